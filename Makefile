@@ -1,0 +1,59 @@
+# chartgen: the two commands of the README are `make build` and `make test`.
+# Everything installs itself: a Python virtualenv (.venv), the verification tools and the
+# Kubernetes control plane (.tools, cached by version).
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+RELEASE ?= queens
+STAMP := $(VENV)/.installed
+
+.PHONY: setup build test unit lint tools e2e bench docs check-generated clean help
+
+help:
+	@echo "make build    set up and build generated-charts/oaas (RELEASE=$(RELEASE))"
+	@echo "make test     set up, install the tools and the control plane, run every test"
+	@echo "make lint     helm lint (3 and 4), helm template, kubeconform, ct lint on every release"
+	@echo "make e2e      the end-to-end tests on a real Kubernetes control plane"
+	@echo "make docs     regenerate docs/ from the code"
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+build: setup
+	$(BIN)/chartgen build --release $(RELEASE)
+
+tools:
+	bash tools/install-tools.sh
+
+include tools/e2e.mk
+
+# Unit, bad-input, determinism and rendering tests (need the tools), then the end-to-end ones.
+test: setup tools control-plane
+	$(BIN)/python -m pytest
+
+unit: setup
+	$(BIN)/python -m pytest -m "not tools and not e2e"
+
+lint: setup tools
+	$(BIN)/chartgen lint --all-releases
+
+e2e: setup tools control-plane
+	$(BIN)/python -m pytest -m e2e
+
+docs: setup
+	$(BIN)/python -m chartgen.docs
+
+# CI: the committed chart must be what the inputs compile to.
+check-generated: setup
+	$(BIN)/chartgen build --release $(RELEASE) --out .check-generated --quiet
+	diff -r generated-charts/oaas .check-generated/oaas && rm -rf .check-generated || \
+	  (rm -rf .check-generated; echo "generated-charts/ is stale: run make build and commit"; exit 1)
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis .check-generated

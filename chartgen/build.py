@@ -1,0 +1,185 @@
+"""The pipeline, one call per stage: load -> validate -> merge -> validate -> resolve -> checks ->
+render -> write. Library code: it returns results and raises ChartgenError; it never prints."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from chartgen import checks, render
+from chartgen.checks.context import Context
+from chartgen.config import COMMON_OVERLAY, BuildConfig, release_files
+from chartgen.diagnostics import ChartgenError, Diagnostic, raise_if_any
+from chartgen.load import Document, Path as DataPath, load_file
+from chartgen.merge import Merged, Patch, merge
+from chartgen.model import Release, Umbrella
+from chartgen.resolve import resolve
+from chartgen.validate import document_locator, validate
+from chartgen.write import WriteReport, write_tree
+
+
+@dataclass(frozen=True, slots=True)
+class Inputs:
+    blueprints: tuple[Document, ...]
+    common: Document
+    release: Document
+    sites: tuple[Document, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Compiled:
+    config: BuildConfig
+    release: Release
+    merged: Merged
+    umbrella: Umbrella
+
+
+@dataclass(frozen=True, slots=True)
+class BuildResult:
+    compiled: Compiled
+    files: dict[str, str]
+    report: WriteReport | None
+    seconds: dict[str, float]
+
+
+def _diagnostic(config: BuildConfig, path: Path, code: str, message: str) -> Diagnostic:
+    return Diagnostic(config.display(path), 1, 1, code, message)
+
+
+# --- stage 1: load ----------------------------------------------------------------------------------
+def load_inputs(config: BuildConfig) -> Inputs:
+    problems: list[Diagnostic] = []
+
+    def attempt(path: Path) -> Document | None:
+        try:
+            return load_file(path, config.display(path))
+        except ChartgenError as error:
+            problems.extend(error.diagnostics)
+            return None
+
+    if not config.blueprints.is_dir():
+        raise ChartgenError([_diagnostic(config, config.blueprints, "CG502", "no blueprints/ folder here (run chartgen in the project folder)")])
+    releases = release_files(config.root)
+    if config.release not in releases:
+        known = ", ".join(releases) or "none"
+        raise ChartgenError([_diagnostic(config, config.values / f"{config.release}.yaml", "CG501", f"unknown release {config.release!r} (known: {known})")])
+    common_path = config.values / COMMON_OVERLAY
+    if not common_path.is_file():
+        raise ChartgenError([_diagnostic(config, common_path, "CG502", "values/common.yaml (umbrella-wide settings) is missing")])
+    for site in config.overlays:
+        if not site.is_file():
+            problems.append(_diagnostic(config, site, "CG502", "overlay file not found"))
+    blueprints = [attempt(path) for path in sorted(config.blueprints.glob("*.yaml"))]
+    common = attempt(common_path)
+    release = attempt(releases[config.release])
+    sites = [attempt(site) for site in config.overlays if site.is_file()]
+    raise_if_any(problems)
+    return Inputs(tuple(blueprints), common, release, tuple(sites))  # type: ignore[arg-type]
+
+
+# --- stage 2: validate inputs -------------------------------------------------------------------------
+def validate_inputs(config: BuildConfig, inputs: Inputs) -> dict[str, Document]:
+    """Schema-check every file; return the blueprints by service name."""
+    problems: list[Diagnostic] = []
+    by_name: dict[str, Document] = {}
+    for doc in inputs.blueprints:
+        problems += validate(doc.data, "blueprint", document_locator(doc))
+        name = doc.data.get("service")
+        if isinstance(name, str):
+            if name in by_name:
+                line, col = doc.position(("service",))
+                problems.append(Diagnostic(doc.file, line, col, "CG408", f"service {name!r} is already defined in {by_name[name].file}"))
+            else:
+                by_name[name] = doc
+    for doc in (inputs.common, inputs.release, *inputs.sites):
+        problems += validate(doc.data, "overlay", document_locator(doc))
+        for service in doc.data.get("services", {}) if isinstance(doc.data.get("services"), dict) else {}:
+            if service not in by_name:
+                line, col = doc.position(("services", service), key=True)
+                problems.append(Diagnostic(doc.file, line, col, "CG305", f"no blueprint for service {service!r} (known: {', '.join(sorted(by_name))})"))
+    problems += _release_header(config, inputs.release)
+    raise_if_any(problems)
+    return by_name
+
+
+def _release_header(config: BuildConfig, doc: Document) -> list[Diagnostic]:
+    header = doc.data.get("release")
+    if not isinstance(header, dict):
+        line, col = doc.position(())
+        return [Diagnostic(doc.file, line, col, "CG203", "a release overlay needs a `release:` block (name, released, description)")]
+    if header.get("name") != config.release:
+        line, col = doc.position(("release", "name"))
+        return [Diagnostic(doc.file, line, col, "CG204", f"release.name is {header.get('name')!r} but the file is {config.release}.yaml")]
+    return []
+
+
+# --- stage 3: merge, and validate the result ------------------------------------------------------------
+def patches(blueprints: dict[str, Document], inputs: Inputs) -> list[Patch]:
+    found = [Patch("blueprint", doc, (), ("services", name)) for name, doc in sorted(blueprints.items())]
+    layers = [("common", inputs.common), ("release", inputs.release)] + [("site", doc) for doc in inputs.sites]
+    for layer, doc in layers:
+        if "global" in doc.data:
+            found.append(Patch(layer, doc, ("global",), ("global",)))
+        for service in sorted(doc.data.get("services", {})):
+            found.append(Patch(layer, doc, ("services", service), ("services", service)))
+    return found
+
+
+def merged_locator(merged: Merged) -> Callable[[DataPath, bool], tuple[str, int, int]]:
+    def locate(path: DataPath, key: bool) -> tuple[str, int, int]:
+        origin = merged.origin(path)
+        if origin is None:
+            return ("<merged>", 1, 1)
+        if key and origin.key_line and merged.history.get(path):
+            return (origin.file, origin.key_line, origin.key_col)
+        return (origin.file, origin.line, origin.col)
+
+    return locate
+
+
+def merge_inputs(blueprints: dict[str, Document], inputs: Inputs) -> Merged:
+    merged, problems = merge(patches(blueprints, inputs))
+    raise_if_any(problems)
+    locate = merged_locator(merged)
+    for name, spec in sorted(merged.tree.get("services", {}).items()):
+        problems += validate(spec, "blueprint", locate, prefix=("services", name))
+    problems += validate(merged.tree.get("global", {}), "global", locate, prefix=("global",))
+    raise_if_any(problems)
+    return merged
+
+
+# --- the whole compile ------------------------------------------------------------------------------------
+def compile_release(config: BuildConfig, timings: dict[str, float] | None = None) -> Compiled:
+    clock = _Clock(timings)
+    inputs = clock("load", load_inputs, config)
+    blueprints = clock("validate", validate_inputs, config, inputs)
+    merged = clock("merge", merge_inputs, blueprints, inputs)
+    header = inputs.release.data["release"]
+    release = Release(header["name"], header["released"], header["description"])
+    umbrella, problems = clock("resolve", resolve, merged, release)
+    raise_if_any(problems)
+    raise_if_any(clock("check", checks.run_all, Context(umbrella, merged)))
+    return Compiled(config, release, merged, umbrella)
+
+
+def build(config: BuildConfig, *, write: bool = True) -> BuildResult:
+    timings: dict[str, float] = {}
+    compiled = compile_release(config, timings)
+    clock = _Clock(timings)
+    files = clock("render", render.render_umbrella, compiled.umbrella)
+    report = clock("write", write_tree, files, config.out / render.UMBRELLA) if write else None
+    return BuildResult(compiled, files, report, timings)
+
+
+class _Clock:
+    def __init__(self, timings: dict[str, float] | None):
+        self.timings = timings if timings is not None else {}
+
+    def __call__(self, stage: str, function: Callable[..., Any], *args: Any) -> Any:
+        start = time.perf_counter()
+        try:
+            return function(*args)
+        finally:
+            self.timings[stage] = self.timings.get(stage, 0.0) + time.perf_counter() - start

@@ -1,0 +1,240 @@
+"""values.yaml, values.schema.json and the README values table of each chart, from one list of
+parameters (render stage), so the three cannot drift apart."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from chartgen.emit import json_text, scalar, yaml_text
+from chartgen.model import Service, Umbrella, Workload, camel
+
+Path = tuple[str, ...]
+
+_INT = {"type": "integer"}
+_ODD = {"type": "integer", "minimum": 1, "not": {"multipleOf": 2}}
+_QUANTITY = {"type": ["string", "integer"], "pattern": "^[0-9]+(\\.[0-9]+)?(m|Ki|Mi|Gi|Ti|k|M|G|T)?$"}
+_RESOURCE_LIST = {"type": "object", "additionalProperties": False,
+                  "properties": {"cpu": _QUANTITY, "memory": _QUANTITY, "ephemeral-storage": _QUANTITY}}
+_RESOURCES = {"type": "object", "additionalProperties": False, "required": ["requests"],
+              "properties": {"requests": _RESOURCE_LIST, "limits": _RESOURCE_LIST}}
+_STRING_MAP = {"type": "object", "additionalProperties": {"type": "string"}}
+_SCHEMA_ID = "https://json-schema.org/draft/2020-12/schema"
+
+
+@dataclass(frozen=True, slots=True)
+class Param:
+    """One documented values key: its path, default, JSON Schema and description."""
+
+    path: Path
+    default: Any
+    schema: dict[str, Any]
+    description: str
+    section: str
+
+
+# --- parameters of a service chart -----------------------------------------------------------------
+def service_params(service: Service, umbrella: Umbrella) -> list[Param]:
+    params = _global_params(umbrella, dict(service.global_replicas), service.name, own_only=True)
+    params += _image_params(service)
+    params += [
+        Param(("secrets", secret.key), "", {"type": "string"},
+              f"{secret.description}. Empty: generated at install ({secret.format}) and kept across upgrades.", "Secrets")
+        for secret in service.secrets
+    ]
+    for config in service.config_files:
+        schema = {"type": "string"} if config.format == "text" else {"type": "object"}
+        computed = " Options holding references are computed at install; a value set here overrides them." if config.computed else ""
+        params.append(Param(("conf", config.key), config.options, schema,
+                            f"{config.file_name} ({config.format}). {config.description}{computed}".strip(), "Configuration"))
+    for workload in service.components:
+        params += _component_params(service, workload)
+    for job in service.jobs:
+        params += _job_params(job)
+    return params
+
+
+def _global_params(umbrella: Umbrella, replicas: dict[str, int], owner: str | None, own_only: bool) -> list[Param]:
+    settings = umbrella.global_settings
+    params = [
+        Param(("global", "clusterDomain"), settings["clusterDomain"], {"type": "string"}, "Kubernetes cluster DNS domain.", "Global"),
+        Param(("global", "storageClass"), settings["storageClass"], {"type": "string"}, "StorageClass of every claim; empty means the cluster default.", "Global"),
+        Param(("global", "waitTimeoutSeconds"), settings.get("waitTimeoutSeconds", 600), {"type": "integer", "minimum": 10},
+              "How long an init container waits for a dependency before failing.", "Global"),
+        Param(("global", "waitImage"), {key: value for key, value in settings["waitImage"].items() if key != "source"}, _image_schema(),
+              "Small image (sh, nc, sed) of the init containers that wait for dependencies and fill in secrets.", "Global"),
+    ]
+    for role, label in sorted(settings["nodeRoles"].items()):
+        params.append(Param(("global", "nodeRoles", role), label,
+                            {"type": "object", "additionalProperties": False, "required": ["key", "value"],
+                             "properties": {"key": {"type": "string"}, "value": {"type": "string"}}},
+                            f"Node label selecting the {role} nodes.", "Global"))
+    for service_name, count in sorted(replicas.items()):
+        quorum = _is_quorum(umbrella, service_name)
+        params.append(Param(("global", "replicas", service_name), count, _ODD if quorum else {"type": "integer", "minimum": 1},
+                            f"Replicas of {service_name} ({'quorum: odd, 2n+1' if quorum else 'members'}); every service listing its members follows.",
+                            "Global"))
+    return params
+
+
+def _is_quorum(umbrella: Umbrella, service_name: str) -> bool:
+    for service in umbrella.services:
+        if service.name == service_name:
+            return any(component.quorum for component in service.components)
+    return False
+
+
+def _image_schema() -> dict[str, Any]:
+    return {"type": "object", "additionalProperties": False, "required": ["repository", "tag"],
+            "properties": {"repository": {"type": "string", "minLength": 1}, "tag": {"type": "string", "minLength": 1},
+                           "pullPolicy": {"enum": ["Always", "IfNotPresent", "Never"]}}}
+
+
+def _image_params(service: Service) -> list[Param]:
+    return [
+        Param(("images", image.key), {"repository": image.repository, "tag": image.tag, "pullPolicy": image.pull_policy},
+              _image_schema(), f"Image {image.key}. Default from: {image.source}", "Images")
+        for image in service.images
+    ]
+
+
+def _component_params(service: Service, workload: Workload) -> list[Param]:
+    key, section = workload.key, f"Component {workload.key}"
+    params: list[Param] = []
+    if workload.kind != "DaemonSet" and not workload.members:
+        params.append(Param((key, "replicas"), workload.replicas, {"type": "integer", "minimum": 0}, "Number of pods.", section))
+    params += [
+        Param((key, "resources"), workload.resources, _RESOURCES, "Container resource requests and limits.", section),
+        Param((key, "nodeSelector"), {}, _STRING_MAP, f"Node labels added to the {workload.node_role} role selector.", section),
+        Param((key, "tolerations"), [], {"type": "array", "items": {"type": "object"}}, "Pod tolerations.", section),
+        Param((key, "antiAffinity"), workload.anti_affinity, {"enum": ["required", "preferred", "none"]},
+              "Spread pods over nodes: required (at most one per node), preferred, or none.", section),
+        Param((key, "podAnnotations"), {}, _STRING_MAP, "Extra pod annotations.", section),
+        Param((key, "extraEnv"), {}, _STRING_MAP, "Extra environment variables of the main container.", section),
+    ]
+    if workload.security.privileged:
+        params.append(Param((key, "privileged"), True, {"type": "boolean"},
+                            "Run the main container privileged (declared by the blueprint; set false to try without).", section))
+    if workload.kind != "DaemonSet":
+        pdb_schema: dict[str, Any] = {"type": "object", "additionalProperties": False, "properties": {"enabled": {"type": "boolean"}}}
+        pdb_default: dict[str, Any] = {"enabled": True}
+        description = "PodDisruptionBudget: minAvailable follows the quorum, floor(n/2)+1."
+        if not workload.quorum:
+            pdb_schema["properties"]["maxUnavailable"] = {"type": "integer", "minimum": 1}
+            pdb_default["maxUnavailable"] = 1
+            description = "PodDisruptionBudget: pods that may be down at once during voluntary disruptions."
+        params.append(Param((key, "pdb"), pdb_default, pdb_schema, description, section))
+    if workload.persistence:
+        params.append(Param((key, "persistence"), {"size": workload.persistence.size, "storageClass": workload.persistence.storage_class or ""},
+                            {"type": "object", "additionalProperties": False, "required": ["size"],
+                             "properties": {"size": _QUANTITY, "storageClass": {"type": "string"}}},
+                            f"Volume at {workload.persistence.mount_path}; storageClass empty means global.storageClass.", section))
+    node_ports = {camel(port.name): port.node_port for port in workload.ports if port.node_port}
+    if node_ports:
+        params.append(Param((key, "nodePorts"), node_ports,
+                            {"type": "object", "additionalProperties": False,
+                             "properties": {name: {"type": "integer", "minimum": 30000, "maximum": 32767} for name in node_ports}},
+                            "NodePort of each published port.", section))
+    for name, probe in workload.probes:
+        timing = dict(_default_timing(name)) | dict(probe.timing)
+        params.append(Param((key, "probes", name), timing,
+                            {"type": "object", "additionalProperties": False,
+                             "properties": {field: {"type": "integer", "minimum": 0} for field in timing}},
+                            f"Timing of the {name} probe ({probe.kind}).", section))
+    return params
+
+
+def _default_timing(probe: str) -> dict[str, int]:
+    if probe == "startup":
+        return {"periodSeconds": 10, "failureThreshold": 30, "timeoutSeconds": 5}
+    return {"initialDelaySeconds": 10, "periodSeconds": 10, "timeoutSeconds": 5, "failureThreshold": 3}
+
+
+def _job_params(job: Workload) -> list[Param]:
+    section = "Jobs"
+    return [
+        Param(("jobs", job.key, "resources"), job.resources, _RESOURCES, f"Resources of the {job.key} job.", section),
+        Param(("jobs", job.key, "timeoutSeconds"), job.timeout_seconds, {"type": "integer", "minimum": 30},
+              "activeDeadlineSeconds: the job fails after this long.", section),
+        Param(("jobs", job.key, "backoffLimit"), job.backoff_limit, {"type": "integer", "minimum": 0}, "Retries before the job fails.", section),
+    ]
+
+
+# --- parameters of the umbrella chart ---------------------------------------------------------------
+def umbrella_params(umbrella: Umbrella) -> list[Param]:
+    replicas = {}
+    for service in umbrella.services:
+        for component in service.components:
+            if component.members:
+                replicas[service.name] = component.replicas
+    params = _global_params(umbrella, replicas, None, own_only=False)
+    for service in umbrella.services:
+        params.append(Param((service.name, "enabled"), service.enabled, {"type": "boolean"},
+                            f"Install {service.name}: {service.description}", "Services"))
+    return params
+
+
+# --- outputs ----------------------------------------------------------------------------------------
+def values_tree(params: list[Param]) -> dict[str, Any]:
+    tree: dict[str, Any] = {}
+    for param in params:
+        node = tree
+        for part in param.path[:-1]:
+            node = node.setdefault(part, {})
+        node[param.path[-1]] = param.default
+    return tree
+
+
+def values_yaml(params: list[Param], header: str) -> str:
+    """values.yaml: one block per top-level key, each preceded by its `## @param` documentation."""
+    tree = values_tree(params)
+    out = [f"# {line}".rstrip() for line in header.splitlines()] + [""]
+    by_top: dict[str, list[Param]] = {}
+    for param in params:
+        by_top.setdefault(param.path[0], []).append(param)
+    for top in sorted(tree):
+        out.append(f"## @section {by_top[top][0].section}")
+        out += [f"## @param {'.'.join(param.path)} {param.description}" for param in by_top[top]]
+        out += yaml_text({top: tree[top]}).rstrip("\n").split("\n")
+        out.append("")
+    return "\n".join(out).rstrip("\n") + "\n"
+
+
+def values_schema(params: list[Param], title: str, open_objects: tuple[str, ...] = ()) -> str:
+    """values.schema.json: strict everywhere, except `global` (Helm passes every global to every
+    chart) and `enabled` (a parent's condition); `open_objects` are top keys validated elsewhere
+    (an umbrella sees its subcharts' values merged in, and each subchart checks its own)."""
+    root: dict[str, Any] = {
+        "$schema": _SCHEMA_ID,
+        "title": title,
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {"global": {"type": "object", "properties": {}}, "enabled": {"type": "boolean"}},
+    }
+    for param in params:
+        node = root
+        for part in param.path[:-1]:
+            strict = param.path[0] != "global" and param.path[0] not in open_objects
+            node = node["properties"].setdefault(part, {"type": "object", "additionalProperties": not strict, "properties": {}})
+        node["properties"][param.path[-1]] = dict(param.schema, description=param.description)
+    root["properties"]["global"]["additionalProperties"] = True
+    for name in open_objects:
+        root["properties"].setdefault(name, {"type": "object"})
+    return json_text(root)
+
+
+def readme_table(params: list[Param]) -> str:
+    rows = ["| Key | Description | Default |", "|---|---|---|"]
+    for param in params:
+        default = _short_default(param.default)
+        description = param.description.replace("|", "\\|").replace("\n", " ")
+        rows.append(f"| `{'.'.join(param.path)}` | {description} | {default} |")
+    return "\n".join(rows) + "\n"
+
+
+def _short_default(value: Any) -> str:
+    if isinstance(value, (dict, list)):
+        text = yaml_text({"x": value}).strip().removeprefix("x:").strip()
+        flat = " ".join(line.strip() for line in text.splitlines())
+        return f"`{flat}`" if len(flat) <= 80 else "see values.yaml"
+    return f"`{scalar(value)}`" if value != "" else '`""`'

@@ -1,0 +1,37 @@
+"""Privilege is declared in a service's blueprint, never granted by an overlay.
+
+`security.privileged: true`, added capabilities, host paths and `runAsNonRoot: false` must come
+from `blueprints/<service>.yaml`, where the reason can be read next to it. A release or site
+overlay may take privilege away, not add it.
+
+PASS::
+
+    # blueprints/nova.yaml, components.compute.security: {privileged: true}
+
+FAIL::
+
+    # values/queens.yaml
+    services: {keystone: {components: {api: {security: {privileged: true}}}}}
+"""
+
+from typing import Any, Iterator
+
+from chartgen.checks.context import Context
+from chartgen.diagnostics import Diagnostic
+
+CODE = "CG409"
+
+
+def _grants(field: str, value: Any) -> bool:
+    return {"privileged": value is True, "runAsNonRoot": value is False, "capabilities": bool(value), "hostPaths": bool(value)}.get(field, False)
+
+
+def check(context: Context) -> Iterator[Diagnostic]:
+    for service, spec in sorted(context.catalog.items()):
+        for section in ("components", "jobs"):
+            for key, workload in sorted(spec.get(section, {}).items()):
+                for field, value in sorted(workload.get("security", {}).items()):
+                    path = ("services", service, section, key, "security", field)
+                    origin = context.merged.origin(path)
+                    if _grants(field, value) and origin is not None and origin.layer != "blueprint":
+                        yield context.diagnostic(path, CODE, f"{service}.{key}: security.{field} grants privilege; declare it in the blueprint, not in a {origin.layer} overlay")

@@ -1,0 +1,300 @@
+"""The command line: a thin click layer over the pipeline. Bad input exits 2, a failed
+verification exits 1; library code never prints, this module does."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+
+from chartgen import __version__
+from chartgen.config import BuildConfig, find_root, release_files
+from chartgen.diagnostics import ChartgenError, Diagnostic, to_json
+
+EXIT_OK, EXIT_VERIFY_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+DEFAULT_RELEASE = "queens"
+
+
+def _console(stderr: bool = False):  # rich is imported only when something is printed with it
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+
+
+def _report(error: ChartgenError, output_format: str = "text") -> None:
+    if output_format == "json":
+        click.echo(to_json(error.diagnostics))
+    else:
+        for diagnostic in error.diagnostics:
+            click.echo(diagnostic.parsable(), err=True)
+        count = len(error.diagnostics)
+        click.echo(f"chartgen: {count} problem{'s' if count != 1 else ''} found; nothing was written", err=True)
+    sys.exit(EXIT_BAD_INPUT)
+
+
+def _guarded(function: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn ChartgenError into its diagnostics and exit code 2 (anything else is a bug: traceback)."""
+
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return function(*args, **kwargs)
+        except ChartgenError as error:
+            _report(error, kwargs.get("output_format", "text"))
+
+    wrapper.__name__ = function.__name__
+    wrapper.__doc__ = function.__doc__
+    return wrapper
+
+
+def _display(path: Path) -> str:
+    return BuildConfig(find_root(), "").display(path)
+
+
+def _config(release: str, overlays: tuple[str, ...] = (), out: str | None = None) -> BuildConfig:
+    root = find_root()
+    return BuildConfig(root=root, release=release, overlays=tuple(Path(o).resolve() for o in overlays),
+                       out=Path(out).resolve() if out else root / "generated-charts")
+
+
+release_option = click.option("--release", "-r", default=DEFAULT_RELEASE, show_default=True, metavar="RELEASE",
+                              help="OpenStack release: a file values/RELEASE.yaml (see `chartgen releases`).")
+overlay_option = click.option("--overlay", "-f", "overlays", multiple=True, type=click.Path(dir_okay=False), metavar="FILE",
+                              help="Site overlay laid over the release overlay; repeat for more, later ones win.")
+format_option = click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="chartgen")
+def main() -> None:
+    """Compile OpenStack service blueprints and release overlays into the umbrella Helm chart
+    generated-charts/oaas (one subchart per service).
+
+    \b
+    Example:
+      chartgen build --release queens
+      helm install oaas ./generated-charts/oaas
+    """
+
+
+@main.command()
+@release_option
+@overlay_option
+@click.option("--out", "-o", type=click.Path(file_okay=False), help="Output folder (default: generated-charts/ of the project).")
+@click.option("--dry-run", is_flag=True, help="Compile and report what would change; write nothing.")
+@click.option("--quiet", "-q", is_flag=True, help="Print only problems.")
+@_guarded
+def build(release: str, overlays: tuple[str, ...], out: str | None, dry_run: bool, quiet: bool) -> None:
+    """Build generated-charts/oaas for one release.
+
+    \b
+    Example:
+      chartgen build --release queens
+      chartgen build --release queens --overlay site.yaml --out /tmp/charts
+    """
+    from chartgen.build import build as run_build
+    from chartgen.write import compare
+
+    start = time.perf_counter()
+    config = _config(release, overlays, out)
+    result = run_build(config, write=not dry_run)
+    target = config.out / "oaas"
+    report = result.report or compare(result.files, target)
+    if not quiet:
+        for chart, count, state in _chart_lines(result.files, report):
+            click.echo(f"{'would ' if dry_run else ''}{state:9} {chart:28} {count:3} files")
+        verb = "checked" if dry_run else "built"
+        click.echo(f"{verb} {config.display(target)} for {release} in {time.perf_counter() - start:.2f}s "
+                   f"({len(result.files)} files: {len(report.created)} new, {len(report.updated)} changed, "
+                   f"{len(report.deleted)} removed)")
+
+
+def _chart_lines(files: dict[str, str], report: Any) -> list[tuple[str, int, str]]:
+    charts: dict[str, list[str]] = {}
+    for name in files:
+        parts = name.split("/")
+        chart = f"charts/{parts[1]}" if parts[0] == "charts" and len(parts) > 2 else "oaas"
+        charts.setdefault(chart, []).append(name)
+    touched = set(report.created) | set(report.updated) | set(report.deleted)
+    lines = []
+    for chart in sorted(charts, key=lambda c: (c != "oaas", c)):
+        names = set(charts[chart])
+        state = "created" if names <= set(report.created) else ("updated" if names & touched else "unchanged")
+        lines.append((chart, len(names), state))
+    return lines
+
+
+@main.command()
+@click.option("--release", "-r", "releases", multiple=True, metavar="RELEASE", help="Release to check (default: every release).")
+@overlay_option
+@format_option
+@_guarded
+def validate(releases: tuple[str, ...], overlays: tuple[str, ...], output_format: str) -> None:
+    """Check blueprints and overlays (and compile them) without writing anything.
+
+    \b
+    Example:
+      chartgen validate                  # every release
+      chartgen validate --release pike --overlay site.yaml
+    """
+    from chartgen.build import compile_release
+
+    root = find_root()
+    names = releases or tuple(release_files(root))
+    problems: list[Diagnostic] = []
+    summary = []
+    for name in names:
+        try:
+            compiled = compile_release(_config(name, overlays))
+            summary.append({"release": name, "ok": True, "services": len(compiled.umbrella.services)})
+        except ChartgenError as error:
+            problems += error.diagnostics
+            summary.append({"release": name, "ok": False, "problems": len(error.diagnostics)})
+    if output_format == "json":
+        click.echo(json.dumps({"releases": summary, "diagnostics": json.loads(to_json(sorted(set(problems))))}, indent=2))
+        sys.exit(EXIT_BAD_INPUT if problems else EXIT_OK)
+    if problems:
+        raise ChartgenError(problems)
+    for item in summary:
+        click.echo(f"ok  {item['release']:10} {item['services']} services")
+
+
+@main.command()
+@format_option
+def releases(output_format: str) -> None:
+    """List the OpenStack releases chartgen can build (values/*.yaml), oldest first.
+
+    \b
+    Example:
+      chartgen releases
+    """
+    from chartgen.load import load_file
+
+    rows = []
+    for name, path in release_files(find_root()).items():
+        try:
+            header = load_file(path, _display(path)).data.get("release", {})
+        except ChartgenError as error:
+            _report(error)
+        rows.append({"release": name, "released": header.get("released", "?"), "description": header.get("description", "")})
+    rows.sort(key=lambda row: row["released"])
+    if output_format == "json":
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for row in rows:
+        click.echo(f"{row['release']:10} {row['released']:11} {row['description']}")
+
+
+@main.command()
+@release_option
+@overlay_option
+@format_option
+@_guarded
+def services(release: str, overlays: tuple[str, ...], output_format: str) -> None:
+    """List the services of a release: components, images, dependencies.
+
+    \b
+    Example:
+      chartgen services --release ocata
+    """
+    from chartgen.build import compile_release
+
+    umbrella = compile_release(_config(release, overlays)).umbrella
+    rows = [{
+        "service": s.name, "enabled": s.enabled,
+        "components": [f"{w.key} ({w.kind})" for w in s.components] + [f"{j.key} (Job)" for j in s.jobs],
+        "images": [i.reference for i in s.images], "dependsOn": list(s.depends_on),
+    } for s in (umbrella.service(name) for name in umbrella.order)]
+    if output_format == "json":
+        click.echo(json.dumps(rows, indent=2))
+        return
+    from rich.table import Table
+
+    table = Table(title=f"Services of {release} (dependency order)")
+    for column in ("service", "enabled", "components", "images", "depends on"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(row["service"], "yes" if row["enabled"] else "no", "\n".join(row["components"]),
+                      "\n".join(row["images"]), ", ".join(row["dependsOn"]) or "–")
+    _console().print(table)
+
+
+@main.command()
+@click.argument("dotted_path", metavar="DOTTED.PATH")
+@release_option
+@overlay_option
+@format_option
+@_guarded
+def explain(dotted_path: str, release: str, overlays: tuple[str, ...], output_format: str) -> None:
+    """Show the final value of a blueprint path, the file:line and layer that set it, and every
+    value it overrode, in order. Paths start with a service name (or `global`).
+
+    \b
+    Example:
+      chartgen explain keystone.components.api.ports.admin.port --release ocata
+      chartgen explain galera.images.mariadb.tag --release queens --format json
+    """
+    from chartgen.build import compile_release
+    from chartgen.explain import as_dict, explain as run_explain
+
+    result = run_explain(compile_release(_config(release, overlays)).merged, dotted_path)
+    if output_format == "json":
+        click.echo(json.dumps(as_dict(result), indent=2, default=str))
+        return
+    final = json.dumps(result.value, default=str) if result.exists else "(deleted)"
+    click.echo(f"{dotted_path} = {final}")
+    for index, setting in enumerate(reversed(result.history)):
+        label = "set by" if index == 0 and result.exists else ("deleted by" if setting.action == "delete" else "overrode")
+        if index == 0 and setting.action == "delete":
+            label = "deleted by"
+        value = "" if setting.action == "delete" else f" {json.dumps(setting.value, default=str)}"
+        click.echo(f"  {label:10} {setting.origin.where():40} [{setting.origin.layer}]{value}")
+
+
+@main.command()
+@release_option
+@click.option("--all-releases", is_flag=True, help="Lint the chart of every release (each built into a temporary folder).")
+@overlay_option
+@click.option("--chart", type=click.Path(file_okay=False, exists=True), help="Lint this built chart folder instead of building.")
+@_guarded
+def lint(release: str, all_releases: bool, overlays: tuple[str, ...], chart: str | None) -> None:
+    """Build and verify with the real tools: helm lint --strict (Helm 3 and 4), helm template with
+    every ci values file, kubeconform -strict per Kubernetes version, ct lint. Exit 1 on failure.
+
+    \b
+    Example:
+      chartgen lint --release queens
+      chartgen lint --all-releases
+    """
+    import tempfile
+
+    from chartgen.build import build as run_build
+    from chartgen.verify import ToolMissing, lint_chart
+
+    root = find_root()
+    targets: list[tuple[str, Path]] = []
+    failed = False
+    with tempfile.TemporaryDirectory(prefix="chartgen-lint-") as scratch:
+        if chart:
+            targets.append((chart, Path(chart).resolve()))
+        else:
+            for name in (tuple(release_files(root)) if all_releases else (release,)):
+                out = Path(scratch) / name
+                run_build(_config(name, overlays, str(out)))
+                targets.append((name, out / "oaas"))
+        for label, path in targets:
+            try:
+                checks = lint_chart(path, root)
+            except ToolMissing as missing:
+                click.echo(f"chartgen lint: {missing}", err=True)
+                sys.exit(EXIT_BAD_INPUT)
+            for check in checks:
+                click.echo(f"{'ok  ' if check.ok else 'FAIL'} {label:8} {check.name} ({check.seconds:.2f}s)")
+                if not check.ok:
+                    failed = True
+                    click.echo("\n".join("     " + line for line in check.output.splitlines()[-40:]), err=True)
+            click.echo(f"{label}: {sum(c.ok for c in checks)} of {len(checks)} checks passed")
+    sys.exit(EXIT_VERIFY_FAILED if failed else EXIT_OK)

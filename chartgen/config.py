@@ -1,0 +1,51 @@
+"""Settings of one build (the command line and the project layout), as one frozen value."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+COMMON_OVERLAY = "common.yaml"
+
+
+@dataclass(frozen=True, slots=True)
+class BuildConfig:
+    """Where the inputs are, which release, which site overlays, where the output goes."""
+
+    root: Path
+    release: str
+    overlays: tuple[Path, ...] = ()
+    out: Path = field(default=Path("generated-charts"))
+
+    @property
+    def blueprints(self) -> Path:
+        return self.root / "blueprints"
+
+    @property
+    def values(self) -> Path:
+        return self.root / "values"
+
+    def display(self, path: Path) -> str:
+        """A path as messages show it: relative to the working directory when it is below it."""
+        try:
+            return os.path.relpath(path)
+        except ValueError:
+            return str(path)
+
+
+def find_root(start: Path | None = None) -> Path:
+    """The project folder: the nearest parent holding blueprints/ and values/ (else the start)."""
+    here = (start or Path.cwd()).resolve()
+    for candidate in (here, *here.parents):
+        if (candidate / "blueprints").is_dir() and (candidate / "values").is_dir():
+            return candidate
+    return here
+
+
+def release_files(root: Path) -> dict[str, Path]:
+    """values/<release>.yaml by release name (every overlay there except common.yaml)."""
+    folder = root / "values"
+    if not folder.is_dir():
+        return {}
+    return {path.stem: path for path in sorted(folder.glob("*.yaml")) if path.name != COMMON_OVERLAY}

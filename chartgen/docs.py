@@ -1,0 +1,27 @@
+"""`python -m chartgen.docs`: regenerate docs/ from the code (diagnostic codes, semantic checks)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from chartgen import checks
+from chartgen.config import find_root
+from chartgen.diagnostics import codes_markdown
+
+PAGES = {
+    "docs/diagnostics.md": codes_markdown,
+    "docs/checks.md": checks.markdown,
+}
+
+
+def main() -> None:
+    root = find_root()
+    for name, page in PAGES.items():
+        target = root / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(page(), encoding="utf-8")
+        print(f"wrote {name}")
+
+
+if __name__ == "__main__":
+    main()

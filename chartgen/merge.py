@@ -1,0 +1,317 @@
+"""Stage 3, merge: lay the layers over each other, keeping the provenance of every value.
+
+Precedence, lowest first: blueprint < values/common.yaml < values/<release>.yaml < --overlay files in
+the order given (< values given to helm at deploy time, outside chartgen).
+
+Rules: maps deep-merge, scalars override, lists replace. A patch may instead say, as the whole value
+of a key:
+  {$delete: true}                       remove the key (an error when it does not exist)
+  {$replace: VALUE}                     take VALUE as it is, without merging into what was there
+  {$append: [..]} / {$prepend: [..]}    extend a list
+  {$mergeBy: KEY, $items: [..]}         merge a list of maps item by item, matched on KEY; an item
+                                        with `$delete: true` removes the match, new keys are appended
+Deletions are resolved here, so no null ever reaches a chart.
+
+deepmerge dispatches on the types of the two sides (its Merger); the strategies below add the
+directives and record, for every path, each setting in order: which layer, file, line and column.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Any
+
+from deepmerge import Merger
+
+from chartgen.diagnostics import Diagnostic
+from chartgen.load import Document, Path
+
+DIRECTIVES = ("$delete", "$replace", "$append", "$prepend", "$mergeBy", "$items")
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Where one setting came from."""
+
+    layer: str
+    file: str
+    line: int
+    col: int
+    key_line: int = 0  # where the key of a map entry stands (0: not a map entry)
+    key_col: int = 0
+
+    def where(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}"
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    """One step in the history of a path: what a layer did to it."""
+
+    origin: Origin
+    action: str  # set | delete | append | prepend | merge
+    value: Any
+
+
+@dataclass(frozen=True, slots=True)
+class Patch:
+    """One layer's contribution: `data` (found at `source` inside `doc`) laid at `target` of the tree."""
+
+    layer: str
+    doc: Document
+    source: Path
+    target: Path
+
+    @property
+    def data(self) -> Any:
+        node: Any = self.doc.data
+        for part in self.source:
+            node = node[part]
+        return node
+
+
+@dataclass(frozen=True, slots=True)
+class Merged:
+    """The merged tree and, per path, its settings in order (the last one won)."""
+
+    tree: dict[str, Any]
+    history: dict[Path, tuple[Setting, ...]]
+
+    def origin(self, path: Path) -> Origin | None:
+        """Who set `path` last (or its nearest ancestor that has a history)."""
+        for cut in range(len(path), -1, -1):
+            settings = self.history.get(path[:cut])
+            if settings:
+                return settings[-1].origin
+        return None
+
+
+def is_directive(value: Any) -> bool:
+    return isinstance(value, dict) and any(isinstance(key, str) and key.startswith("$") for key in value)
+
+
+@dataclass(frozen=True, slots=True)
+class _Cursor:
+    """Where the merge stands: the path in the merged tree and the path in the patch document."""
+
+    merged: Path
+    source: Path
+
+    def child(self, key: str) -> "_Cursor":
+        return _Cursor(self.merged + (key,), self.source + (key,))
+
+    def item(self, position: int, source_index: int) -> "_Cursor":
+        return _Cursor(self.merged + (position,), self.source + ("$items", source_index))
+
+    def inside(self, directive: str) -> "_Cursor":
+        return _Cursor(self.merged, self.source + (directive,))
+
+
+_MISSING: Any = object()
+
+
+class _LayerMerge:
+    """Merges one Patch into the tree; collects diagnostics instead of stopping at the first."""
+
+    def __init__(self, patch: Patch, history: dict[Path, list[Setting]], problems: list[Diagnostic]):
+        self.patch, self.history, self.problems = patch, history, problems
+        self.merger = Merger(
+            [(dict, [self.merge_maps]), (list, [self.replace])],
+            [self.replace],
+            [self.type_conflict],
+        )
+
+    def run(self, base: Any) -> Any:
+        cursor = _Cursor(self.patch.target, self.patch.source)
+        if base is _MISSING:
+            return self.fresh(cursor, self.patch.data)
+        return self.merger.value_strategy(cursor, base, self.patch.data)
+
+    # --- positions and history -----------------------------------------------------------------
+    def origin(self, source: Path, key: bool = False) -> Origin:
+        line, col = self.patch.doc.position(source, key=key)
+        key_line, key_col = self.patch.doc.keys.get(source, (0, 0))
+        return Origin(self.patch.layer, self.patch.doc.file, line, col, key_line, key_col)
+
+    def problem(self, cursor: _Cursor, code: str, message: str, key: bool = False) -> None:
+        origin = self.origin(cursor.source, key=key)
+        self.problems.append(Diagnostic(origin.file, origin.line, origin.col, code, message))
+
+    def record(self, merged: Path, source: Path, value: Any, action: str = "set") -> None:
+        """Record `value` set at `merged` from `source`, and every path inside it."""
+        self.history.setdefault(merged, []).append(Setting(self.origin(source), action, _summary(value)))
+        if isinstance(value, dict):
+            for key, item in value.items():
+                self.record(merged + (key,), source + (key,), item)
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                self.record(merged + (index,), source + (index,), item)
+
+    def forget_below(self, merged: Path) -> None:
+        # Element positions of a list change when it is extended or filtered: their history goes.
+        for known in [p for p in self.history if len(p) > len(merged) and p[: len(merged)] == merged]:
+            del self.history[known]
+
+    def shift_history(self, merged: Path, removed: int, cursor: _Cursor) -> None:
+        """Item `removed` of the list at `merged` is gone: close its history, move later items up."""
+        depth = len(merged)
+        moved: dict[Path, list[Setting]] = {}
+        for known in [p for p in self.history if len(p) > depth and p[:depth] == merged]:
+            settings = self.history.pop(known)
+            index = known[depth]
+            if index == removed:
+                settings.append(Setting(self.origin(cursor.source), "delete", None))
+                continue  # a deleted item keeps no path of its own once the list closes up
+            moved[merged + (index - 1 if index > removed else index,) + known[depth + 1 :]] = settings
+        self.history.update(moved)
+
+    # --- deepmerge strategies ------------------------------------------------------------------
+    def merge_maps(self, _config: Merger, cursor: _Cursor, base: dict, patch: dict) -> Any:
+        if is_directive(patch):
+            return self.directive(cursor, base, patch)
+        if not patch:
+            self.record(cursor.merged, cursor.source, base)
+        for key, value in patch.items():
+            if is_directive(value) and "$delete" in value:
+                self.delete(cursor.child(key), base, key, value)
+            elif key in base:
+                base[key] = self.merger.value_strategy(cursor.child(key), base[key], value)
+            else:
+                base[key] = self.fresh(cursor.child(key), value)
+        return base
+
+    def replace(self, _config: Merger, cursor: _Cursor, _base: Any, patch: Any) -> Any:
+        value = copy.deepcopy(patch)
+        self.forget_below(cursor.merged)
+        self.record(cursor.merged, cursor.source, value)
+        return value
+
+    def type_conflict(self, config: Merger, cursor: _Cursor, base: Any, patch: Any) -> Any:
+        if is_directive(patch):
+            return self.directive(cursor, base, patch)
+        return self.replace(config, cursor, base, patch)
+
+    def fresh(self, cursor: _Cursor, value: Any) -> Any:
+        """The value of a key the tree does not have yet (directives inside it still apply)."""
+        if is_directive(value):
+            return self.directive(cursor, _MISSING, value)
+        if isinstance(value, dict) and value:
+            self.history.setdefault(cursor.merged, []).append(Setting(self.origin(cursor.source), "set", "{...}"))
+            return self.merge_maps(self.merger, cursor, {}, value)
+        return self.replace(self.merger, cursor, None, value)
+
+    # --- directives ----------------------------------------------------------------------------
+    def delete(self, cursor: _Cursor, base: dict, key: str, value: dict) -> None:
+        if set(value) != {"$delete"} or value["$delete"] is not True:
+            self.problem(cursor, "CG301", "write a deletion as `key: {$delete: true}`, with nothing else in the map")
+            return
+        if key not in base:
+            self.problem(cursor, "CG302", f"{_dotted(cursor.merged)}: cannot delete {key!r}: no lower layer sets it", key=True)
+            return
+        del base[key]
+        origin = self.origin(cursor.source, key=True)
+        for known in [p for p in self.history if p[: len(cursor.merged)] == cursor.merged]:
+            self.history[known].append(Setting(origin, "delete", None))
+
+    def directive(self, cursor: _Cursor, base: Any, patch: dict) -> Any:
+        keep = None if base is _MISSING else base
+        unknown = [key for key in patch if key not in DIRECTIVES]
+        if unknown:
+            self.problem(cursor, "CG301", f"unknown directive, or a key mixed with directives: {', '.join(map(repr, unknown))} (directives: {', '.join(DIRECTIVES)})")
+            return keep
+        kinds = set(patch)
+        if "$delete" in kinds:
+            self.problem(cursor, "CG301", "$delete removes a key of a map: write it as `key: {$delete: true}`")
+            return keep
+        if kinds == {"$replace"}:
+            return self.replace(self.merger, cursor.inside("$replace"), base, patch["$replace"])
+        if kinds == {"$mergeBy", "$items"}:
+            return self.merge_by(cursor, base, patch["$mergeBy"], patch["$items"])
+        if kinds and kinds <= {"$append", "$prepend"}:
+            return self.extend(cursor, base, patch)
+        self.problem(cursor, "CG301", f"directives {', '.join(sorted(kinds))} cannot be combined (use $replace, $append/$prepend, or $mergeBy with $items)")
+        return keep
+
+    def extend(self, cursor: _Cursor, base: Any, patch: dict) -> Any:
+        current = [] if base is _MISSING else base
+        if not isinstance(current, list):
+            self.problem(cursor, "CG303", f"{_dotted(cursor.merged)}: $append/$prepend need a list here, found {_kind(current)}")
+            return base
+        for name in ("$prepend", "$append"):
+            if name not in patch:
+                continue
+            items = patch[name]
+            if not isinstance(items, list):
+                self.problem(cursor.inside(name), "CG303", f"{name} takes a list, found {_kind(items)}")
+                continue
+            current = copy.deepcopy(items) + current if name == "$prepend" else current + copy.deepcopy(items)
+        self.forget_below(cursor.merged)
+        self.history.setdefault(cursor.merged, []).append(Setting(self.origin(cursor.source), "append", _summary(current)))
+        return current
+
+    def merge_by(self, cursor: _Cursor, base: Any, key: Any, items: Any) -> Any:
+        current = [] if base is _MISSING else base
+        if not isinstance(key, str) or not isinstance(items, list):
+            self.problem(cursor, "CG303", "write a keyed list merge as {$mergeBy: KEY, $items: [...]}")
+            return None if base is _MISSING else base
+        if not isinstance(current, list):
+            self.problem(cursor, "CG303", f"{_dotted(cursor.merged)}: $mergeBy needs a list here, found {_kind(current)}")
+            return base
+        if not all(isinstance(entry, dict) and key in entry for entry in current):
+            self.problem(cursor, "CG304", f"{_dotted(cursor.merged)}: $mergeBy {key!r}: not every item of the list below has {key!r}")
+            return base
+        # Deletions first, so that the positions of the items merged afterwards stay put.
+        ordered = sorted(enumerate(items), key=lambda pair: not (isinstance(pair[1], dict) and pair[1].get("$delete") is True))
+        for source_index, item in ordered:
+            item_cursor = cursor.item(len(current), source_index)
+            if not isinstance(item, dict) or key not in item:
+                self.problem(item_cursor, "CG304", f"$items[{source_index}] has no {key!r} to match on")
+                continue
+            positions = {entry[key]: position for position, entry in enumerate(current)}
+            name = item[key]
+            if item.get("$delete") is True:
+                if name not in positions:
+                    self.problem(item_cursor, "CG302", f"cannot delete the item with {key}={name!r}: no lower layer has it")
+                else:
+                    del current[positions[name]]
+                    self.shift_history(cursor.merged, positions[name], item_cursor)
+                continue
+            if name in positions:
+                target = cursor.item(positions[name], source_index)
+                current[positions[name]] = self.merge_maps(self.merger, target, current[positions[name]], item)
+            else:
+                current.append(self.fresh(item_cursor, item))
+        self.history.setdefault(cursor.merged, []).append(Setting(self.origin(cursor.source), "merge", _summary(current)))
+        return current
+
+
+def merge(patches: list[Patch]) -> tuple[Merged, list[Diagnostic]]:
+    """Merge the patches in order into one tree; return it with every problem found."""
+    tree: dict[str, Any] = {}
+    history: dict[Path, list[Setting]] = {}
+    problems: list[Diagnostic] = []
+    for patch in patches:
+        parent = tree
+        for part in patch.target[:-1]:
+            parent = parent.setdefault(part, {})
+        leaf = patch.target[-1]
+        parent[leaf] = _LayerMerge(patch, history, problems).run(parent.get(leaf, _MISSING))
+    frozen = {path: tuple(settings) for path, settings in history.items()}
+    return Merged(tree, frozen), problems
+
+
+def _summary(value: Any) -> Any:
+    if isinstance(value, dict):
+        return "{...}"
+    if isinstance(value, list):
+        return f"[{len(value)} items]"
+    return value
+
+
+def _kind(value: Any) -> str:
+    return {dict: "a map", list: "a list"}.get(type(value), f"a {type(value).__name__}")
+
+
+def _dotted(path: Path) -> str:
+    return ".".join(str(part) for part in path)

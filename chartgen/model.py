@@ -1,0 +1,237 @@
+"""The resolved model: frozen values that the render stage only places into templates.
+
+Every Go-template expression in here was compiled by the resolve stage; templates never compute.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+_DNS_1035 = re.compile(r"[a-z]([-a-z0-9]*[a-z0-9])?")
+_VALUES_KEY = re.compile(r"[a-z][a-zA-Z0-9]*")
+
+
+class DnsLabel(str):
+    """A DNS-1035 label (Kubernetes Service and StatefulSet names): lowercase, dashes, <= 63."""
+
+    def __new__(cls, text: str) -> "DnsLabel":
+        if len(text) > 63 or not _DNS_1035.fullmatch(text):
+            raise ValueError(f"{text!r} is not a DNS-1035 label")
+        return super().__new__(cls, text)
+
+
+class ValuesKey(str):
+    """A camelCase key of values.yaml."""
+
+    def __new__(cls, text: str) -> "ValuesKey":
+        if not _VALUES_KEY.fullmatch(text):
+            raise ValueError(f"{text!r} is not a camelCase values key")
+        return super().__new__(cls, text)
+
+
+def camel(name: str) -> str:
+    """kebab-case or snake_case -> camelCase: the port `novnc-proxy` is the values key `novncProxy`."""
+    head, *rest = re.split(r"[-_]", name)
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+def kebab(name: str) -> DnsLabel:
+    """camelCase -> kebab-case: the component `ovsAgent` names objects `...-ovs-agent`."""
+    return DnsLabel(re.sub(r"(?<!^)(?=[A-Z])", "-", name).lower())
+
+
+@dataclass(frozen=True, slots=True)
+class Release:
+    name: str
+    released: str
+    description: str
+
+
+@dataclass(frozen=True, slots=True)
+class Image:
+    key: ValuesKey
+    repository: str
+    tag: str
+    pull_policy: str
+    source: str
+
+    @property
+    def reference(self) -> str:
+        return f"{self.repository}:{self.tag}"
+
+
+@dataclass(frozen=True, slots=True)
+class Secret:
+    key: ValuesKey
+    description: str
+    format: str
+    length: int
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigFile:
+    """A rendered file. `options` are plain values (values.yaml conf.<key>); `computed` is a Go
+    template expression building the options that hold references (merged under the plain ones)."""
+
+    key: ValuesKey
+    file_name: str
+    format: str
+    description: str
+    options: Any
+    computed: str | None
+    placeholders: tuple[str, ...]
+
+    @property
+    def needs_rendering(self) -> bool:
+        """Holds $(NAME) secret placeholders, filled in at pod start from the environment."""
+        return bool(self.placeholders)
+
+
+@dataclass(frozen=True, slots=True)
+class Port:
+    name: str
+    port: int
+    protocol: str
+    node_port: int | None
+    expose: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Probe:
+    kind: str  # exec | tcpSocket | httpGet
+    command: tuple[str, ...] = ()
+    port: str = ""
+    path: str = "/"
+    scheme: str = "HTTP"
+    timing: tuple[tuple[str, int], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class EnvVar:
+    """One environment variable: a literal/compiled `value`, a `secret` (name expression, key) or a `field`."""
+
+    name: str
+    value: str | None = None  # a Go template expression
+    secret_name: str | None = None  # a Go template expression
+    secret_key: str | None = None
+    field: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Wait:
+    """An endpoint (service.component.port) an init container waits for."""
+
+    label: str
+    host: str  # Go template expression
+    port: int
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """A job step: an init container run before the job's own command, in order."""
+
+    name: str
+    image: Image
+    command: tuple[str, ...]  # Go template expressions
+
+
+@dataclass(frozen=True, slots=True)
+class Security:
+    run_as_user: int | None
+    run_as_group: int | None
+    fs_group: int | None
+    run_as_non_root: bool
+    read_only_root_filesystem: bool
+    privileged: bool
+    capabilities: tuple[str, ...]
+    writable_paths: tuple[str, ...]
+    host_paths: tuple[tuple[str, str, str, bool, str], ...]  # (key, path, mountPath, readOnly, type)
+
+
+@dataclass(frozen=True, slots=True)
+class Persistence:
+    mount_path: str
+    size: str
+    access_modes: tuple[str, ...]
+    storage_class: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Workload:
+    """A component (long-running) or a job; `kind` picks the archetype template."""
+
+    key: ValuesKey
+    name: DnsLabel  # kebab of the key, the suffix of every object name
+    kind: str  # Deployment | StatefulSet | DaemonSet | Job
+    description: str
+    image: Image
+    command: tuple[str, ...]
+    args: tuple[str, ...]
+    working_dir: str | None
+    env: tuple[EnvVar, ...]
+    config_mounts: tuple[tuple[ConfigFile, str], ...]
+    waits: tuple[Wait, ...]
+    resources: dict[str, Any]
+    security: Security
+    node_role: str
+    # components only
+    replicas: int | None = None
+    replicas_expr: str = ""  # Go template expression of the replica count
+    quorum: bool = False
+    members: bool = False
+    pod_management_policy: str | None = None
+    ports: tuple[Port, ...] = ()
+    service_type: str = "None"
+    probes: tuple[tuple[str, Probe], ...] = ()
+    anti_affinity: str = "preferred"
+    persistence: Persistence | None = None
+    termination_grace_seconds: int | None = None
+    # jobs only
+    steps: tuple[Step, ...] = ()
+    backoff_limit: int = 6
+    timeout_seconds: int = 900
+
+    @property
+    def template(self) -> str:
+        """The archetype template that emits this workload."""
+        return f"archetypes/{self.kind.lower()}.yaml.j2"
+
+    @property
+    def headless_name_suffix(self) -> str:
+        """StatefulSets need a governing headless Service: the main one, or an extra `-headless`."""
+        return "" if self.service_type == "Headless" else "-headless"
+
+    @property
+    def rendered_configs(self) -> tuple[tuple[ConfigFile, str], ...]:
+        return tuple(pair for pair in self.config_mounts if pair[0].needs_rendering)
+
+
+@dataclass(frozen=True, slots=True)
+class Service:
+    name: DnsLabel
+    description: str
+    enabled: bool
+    depends_on: tuple[str, ...]
+    images: tuple[Image, ...]
+    secrets: tuple[Secret, ...]
+    config_files: tuple[ConfigFile, ...]
+    components: tuple[Workload, ...]
+    jobs: tuple[Workload, ...]
+    global_replicas: tuple[tuple[str, int], ...]  # (service, replicas) of member components it reads
+
+    @property
+    def workloads(self) -> tuple[Workload, ...]:
+        return self.components + self.jobs
+
+
+@dataclass(frozen=True, slots=True)
+class Umbrella:
+    release: Release
+    global_settings: dict[str, Any] = field(hash=False)
+    services: tuple[Service, ...] = ()
+    order: tuple[str, ...] = ()  # services in dependency order (dependencies first)
+
+    def service(self, name: str) -> Service:
+        return next(service for service in self.services if service.name == name)

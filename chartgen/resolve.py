@@ -1,0 +1,328 @@
+"""Stage 4, resolve: the merged, validated tree -> the frozen model (chartgen.model).
+
+References between services are compiled here (chartgen.expressions), once, after merging; facts
+that follow from compile-time inputs are decided here, so templates only place values.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from chartgen.diagnostics import Diagnostic
+from chartgen.expressions import (
+    PLACEHOLDER,
+    Scope,
+    compile_string,
+    fullname_expr,
+    go_string,
+    has_reference,
+    placeholders,
+    replicas_expr,
+)
+from chartgen.load import Path
+from chartgen.merge import Merged
+from chartgen.model import (
+    ConfigFile,
+    DnsLabel,
+    EnvVar,
+    Image,
+    Persistence,
+    Port,
+    Probe,
+    Release,
+    Secret,
+    Security,
+    Service,
+    Step,
+    Umbrella,
+    ValuesKey,
+    Wait,
+    Workload,
+    kebab,
+)
+
+_PROBE_TIMING = ("initialDelaySeconds", "periodSeconds", "timeoutSeconds", "failureThreshold")
+
+
+class _Resolver:
+    def __init__(self, merged: Merged):
+        self.merged = merged
+        self.catalog: dict[str, dict[str, Any]] = merged.tree.get("services", {})
+        self.problems: list[Diagnostic] = []
+
+    def at(self, path: Path) -> Callable[[str], None]:
+        """A reporter of CG407 problems positioned where `path` was set."""
+
+        def report(message: str) -> None:
+            origin = self.merged.origin(path)
+            file, line, col = (origin.file, origin.line, origin.col) if origin else ("<merged>", 1, 1)
+            self.problems.append(Diagnostic(file, line, col, "CG407", message))
+
+        return report
+
+    # --- services ------------------------------------------------------------------------------
+    def service(self, name: str) -> Service:
+        spec = self.catalog[name]
+        base: Path = ("services", name)
+        scope = Scope(name, self.catalog, frozenset(spec.get("dependsOn", [])))
+        images = {key: self.image(key, value) for key, value in sorted(spec["images"].items())}
+        secrets = tuple(
+            Secret(ValuesKey(key), value["description"], value.get("format", "alphanumeric"), value.get("length", 32))
+            for key, value in sorted(spec.get("secrets", {}).items())
+        )
+        configs = {
+            key: self.config_file(key, value, scope, base + ("configFiles", key))
+            for key, value in sorted(spec.get("configFiles", {}).items())
+        }
+        components = tuple(
+            self.workload(key, value, scope, images, configs, base + ("components", key), job=False)
+            for key, value in sorted(spec["components"].items())
+        )
+        jobs = tuple(
+            self.workload(key, value, scope, images, configs, base + ("jobs", key), job=True)
+            for key, value in sorted(spec.get("jobs", {}).items())
+        )
+        for component in components:
+            if component.members:  # its own replica count lives in global.replicas too
+                scope.replicas_read[name] = component.replicas or 1
+        return Service(
+            name=DnsLabel(name),
+            description=spec["description"],
+            enabled=spec.get("enabled", True),
+            depends_on=tuple(spec.get("dependsOn", [])),
+            images=tuple(images.values()),
+            secrets=secrets,
+            config_files=tuple(configs.values()),
+            components=components,
+            jobs=jobs,
+            global_replicas=tuple(sorted(scope.replicas_read.items())),
+        )
+
+    @staticmethod
+    def image(key: str, spec: dict[str, Any]) -> Image:
+        return Image(ValuesKey(key), spec["repository"], spec["tag"], spec.get("pullPolicy", "IfNotPresent"), spec["source"])
+
+    # --- config files ----------------------------------------------------------------------------
+    def config_file(self, key: str, spec: dict[str, Any], scope: Scope, path: Path) -> ConfigFile:
+        if spec["format"] == "text":
+            content = spec["content"]
+            computed = compile_string(content, scope, self.at(path + ("content",))) if has_reference(content) else None
+            plain: Any = "" if computed else content
+            found = placeholders(content)
+        else:
+            plain, computed_tree = self.split_options(spec["options"], scope, path + ("options",))
+            computed = _dict_expr(computed_tree) if computed_tree else None
+            found = placeholders(spec["options"])
+        return ConfigFile(ValuesKey(key), spec["fileName"], spec["format"], spec.get("description", ""), plain, computed, tuple(sorted(found)))
+
+    def split_options(self, options: Any, scope: Scope, path: Path) -> tuple[Any, Any]:
+        """Split options into plain values and a tree of compiled expressions (the references)."""
+        if isinstance(options, dict):
+            plain: dict[str, Any] = {}
+            computed: dict[str, Any] = {}
+            for key, value in options.items():
+                value_plain, value_computed = self.split_options(value, scope, path + (key,))
+                if value_computed is not None:
+                    computed[key] = value_computed
+                if value_plain is not None:
+                    plain[key] = value_plain
+            return plain, (computed or None)
+        if isinstance(options, list) and any(has_reference(item) for item in options):
+            items = [compile_string(item, scope, self.at(path + (index,))) if has_reference(item) else _literal(item)
+                     for index, item in enumerate(options)]
+            return None, "(list " + " ".join(items) + ")"
+        if has_reference(options):
+            return None, compile_string(options, scope, self.at(path))
+        return options, None
+
+    # --- workloads -------------------------------------------------------------------------------
+    def workload(self, key: str, spec: dict[str, Any], scope: Scope, images: dict[str, Image],
+                 configs: dict[str, ConfigFile], path: Path, job: bool) -> Workload:
+        service = scope.service
+        image = images.get(spec["image"])
+        if image is None:
+            self.at(path + ("image",))(f"no image {spec['image']!r} in images (has: {', '.join(sorted(images))})")
+            image = next(iter(images.values()))
+        common = dict(
+            key=ValuesKey(key),
+            name=kebab(key),
+            description=spec.get("description", ""),
+            image=image,
+            command=tuple(self.text(item, scope, path + ("command", index)) for index, item in enumerate(spec.get("command", []))),
+            args=tuple(self.text(item, scope, path + ("args", index)) for index, item in enumerate(spec.get("args", []))),
+            working_dir=spec.get("workingDir"),
+            env=self.env(spec, scope, path),
+            config_mounts=self.config_mounts(spec, configs, path),
+            waits=self.waits(spec, scope, path),
+            resources=spec["resources"],
+            security=self.security(spec.get("security", {})),
+            node_role=spec["nodeRole"],
+        )
+        self.check_placeholders(spec, common["config_mounts"], path)
+        if job:
+            steps = tuple(self.step(step, scope, images, image, path + ("steps", index)) for index, step in enumerate(spec.get("steps", [])))
+            return Workload(kind="Job", steps=steps, backoff_limit=spec.get("backoffLimit", 6), timeout_seconds=spec.get("timeoutSeconds", 900), **common)
+        kind = spec["kind"]
+        return Workload(
+            kind=kind,
+            replicas=spec.get("replicas"),
+            replicas_expr=replicas_expr(service, key, spec, own=True) or "",
+            quorum=spec.get("quorum", False),
+            members=spec.get("members", False) or spec.get("quorum", False),
+            pod_management_policy=spec.get("podManagementPolicy"),
+            ports=tuple(
+                Port(name, port["port"], port.get("protocol", "TCP"), port.get("nodePort"), port.get("expose", True))
+                for name, port in sorted(spec.get("ports", {}).items(), key=lambda item: item[1]["port"])
+            ),
+            service_type=spec.get("service", "Headless" if kind == "StatefulSet" else "ClusterIP"),
+            probes=tuple((name, self.probe(probe, spec, path + ("probes", name))) for name, probe in sorted(spec["probes"].items())),
+            anti_affinity=spec.get("antiAffinity", "preferred"),
+            persistence=self.persistence(spec.get("persistence")),
+            termination_grace_seconds=spec.get("terminationGracePeriodSeconds"),
+            **common,
+        )
+
+    def step(self, spec: dict[str, Any], scope: Scope, images: dict[str, Image], default: Image, path: Path) -> Step:
+        image = images.get(spec.get("image", ""), default)
+        if "image" in spec and spec["image"] not in images:
+            self.at(path + ("image",))(f"no image {spec['image']!r} in images (has: {', '.join(sorted(images))})")
+        command = tuple(self.text(item, scope, path + ("command", index)) for index, item in enumerate(spec["command"]))
+        return Step(spec["name"], image, command)
+
+    def text(self, value: Any, scope: Scope, path: Path) -> str:
+        text = str(value).lower() if isinstance(value, bool) else str(value)
+        return compile_string(text, scope, self.at(path)) if has_reference(text) else go_string(text)
+
+    def env(self, spec: dict[str, Any], scope: Scope, path: Path) -> tuple[EnvVar, ...]:
+        """Field and secret variables first: Kubernetes expands $(NAME) only from earlier entries."""
+        found = [EnvVar(name, field=field_path) for name, field_path in sorted(spec.get("fieldEnv", {}).items())]
+        for name, reference in sorted(spec.get("secretEnv", {}).items()):
+            owner, _, key = reference.rpartition(".")
+            owner = owner or scope.service
+            report = self.at(path + ("secretEnv", name))
+            if owner not in self.catalog:
+                report(f"secret {reference!r}: no service {owner!r}")
+                continue
+            if owner != scope.service and owner not in scope.depends_on:
+                report(f"secret {reference!r}: {owner!r} is not in dependsOn of {scope.service!r}")
+                continue
+            if key not in self.catalog[owner].get("secrets", {}):
+                report(f"secret {reference!r}: service {owner!r} declares no secret {key!r} (has: {', '.join(sorted(self.catalog[owner].get('secrets', {})))})")
+                continue
+            found.append(EnvVar(name, secret_name=f'(include "oaas-lib.names.secret" (dict "context" $ "service" {go_string(owner)}))', secret_key=key))
+        found += [EnvVar(name, value=self.text(value, scope, path + ("env", name))) for name, value in sorted(spec.get("env", {}).items())]
+        return tuple(found)
+
+    def config_mounts(self, spec: dict[str, Any], configs: dict[str, ConfigFile], path: Path) -> tuple[tuple[ConfigFile, str], ...]:
+        mounts = []
+        for key, mount_path in sorted(spec.get("configFiles", {}).items()):
+            if key not in configs:
+                self.at(path + ("configFiles", key))(f"no config file {key!r} in configFiles (has: {', '.join(sorted(configs))})")
+                continue
+            mounts.append((configs[key], mount_path))
+        return tuple(mounts)
+
+    def check_placeholders(self, spec: dict[str, Any], mounts: tuple[tuple[ConfigFile, str], ...], path: Path) -> None:
+        """Every $(NAME) a workload's files or command use must be one of its environment variables."""
+        known = set(spec.get("env", {})) | set(spec.get("secretEnv", {})) | set(spec.get("fieldEnv", {}))
+        for config, _ in mounts:
+            for name in config.placeholders:
+                if name not in known:
+                    self.at(path + ("configFiles", config.key))(f"config file {config.key!r} uses $({name}), which is not in env, secretEnv or fieldEnv of this workload")
+        for field_name in ("command", "args"):
+            for index, item in enumerate(spec.get(field_name, [])):
+                for name in PLACEHOLDER.findall(str(item)):
+                    if name not in known:
+                        self.at(path + (field_name, index))(f"$({name}) is not in env, secretEnv or fieldEnv of this workload")
+
+    def waits(self, spec: dict[str, Any], scope: Scope, path: Path) -> tuple[Wait, ...]:
+        found = []
+        for index, target in enumerate(spec.get("waitFor", [])):
+            service, component_key, port_name = target.split(".")
+            report = self.at(path + ("waitFor", index))
+            component = scope.component(service, component_key, lambda message: report(f"waitFor {target!r}: {message}"))
+            if component is None:
+                continue
+            port = component.get("ports", {}).get(port_name)
+            if port is None:
+                report(f"waitFor {target!r}: {service}.{component_key} has no port {port_name!r}")
+                continue
+            found.append(Wait(target, fullname_expr(service, component_key), port["port"]))
+        return tuple(found)
+
+    @staticmethod
+    def security(spec: dict[str, Any]) -> Security:
+        return Security(
+            run_as_user=spec.get("runAsUser"),
+            run_as_group=spec.get("runAsGroup"),
+            fs_group=spec.get("fsGroup"),
+            run_as_non_root=spec.get("runAsNonRoot", True),
+            read_only_root_filesystem=spec.get("readOnlyRootFilesystem", True),
+            privileged=spec.get("privileged", False),
+            capabilities=tuple(spec.get("capabilities", [])),
+            writable_paths=tuple(spec.get("writablePaths", [])),
+            host_paths=tuple(
+                (key, value["path"], value["mountPath"], value.get("readOnly", True), value.get("type", "Directory"))
+                for key, value in sorted(spec.get("hostPaths", {}).items())
+            ),
+        )
+
+    def probe(self, spec: dict[str, Any], component: dict[str, Any], path: Path) -> Probe:
+        timing = tuple((name, spec[name]) for name in _PROBE_TIMING if name in spec)
+        if "exec" in spec:
+            return Probe("exec", command=tuple(spec["exec"]), timing=timing)
+        ports = component.get("ports", {})
+        port = spec["tcpSocket"] if "tcpSocket" in spec else spec["httpGet"]["port"]
+        if port not in ports:
+            self.at(path)(f"probe port {port!r} is not a port of this component (has: {', '.join(sorted(ports))})")
+        if "tcpSocket" in spec:
+            return Probe("tcpSocket", port=port, timing=timing)
+        http = spec["httpGet"]
+        return Probe("httpGet", port=port, path=http.get("path", "/"), scheme=http.get("scheme", "HTTP"), timing=timing)
+
+    @staticmethod
+    def persistence(spec: dict[str, Any] | None) -> Persistence | None:
+        if spec is None:
+            return None
+        return Persistence(spec["mountPath"], spec["size"], tuple(spec.get("accessModes", ["ReadWriteOnce"])), spec.get("storageClass"))
+
+
+def _literal(value: Any) -> str:
+    return go_string(value) if isinstance(value, str) else go_string(str(value).lower() if isinstance(value, bool) else str(value))
+
+
+def _dict_expr(tree: Any) -> str:
+    """A nested Go `dict` expression from a tree whose leaves are expressions."""
+    if isinstance(tree, dict):
+        return "(dict " + " ".join(f"{go_string(key)} {_dict_expr(value)}" for key, value in sorted(tree.items())) + ")"
+    return tree
+
+
+def dependency_order(catalog: dict[str, dict[str, Any]]) -> tuple[str, ...]:
+    """Services with their dependencies first; ties by name (deterministic). Assumes no cycle."""
+    done: list[str] = []
+    seen: set[str] = set()
+
+    def visit(name: str) -> None:
+        if name in seen or name not in catalog:
+            return
+        seen.add(name)
+        for dependency in sorted(catalog[name].get("dependsOn", [])):
+            visit(dependency)
+        done.append(name)
+
+    for name in sorted(catalog):
+        visit(name)
+    return tuple(done)
+
+
+def resolve(merged: Merged, release: Release) -> tuple[Umbrella, list[Diagnostic]]:
+    resolver = _Resolver(merged)
+    services = tuple(resolver.service(name) for name in sorted(resolver.catalog))
+    umbrella = Umbrella(
+        release=release,
+        global_settings=merged.tree.get("global", {}),
+        services=services,
+        order=dependency_order(resolver.catalog),
+    )
+    return umbrella, resolver.problems

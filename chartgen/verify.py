@@ -1,0 +1,144 @@
+"""Stage 8, verify: the built chart checked by the real programs, run as subprocesses.
+
+helm lint --strict (Helm 3 and Helm 4), helm template with every ci values file (the umbrella's,
+and each subchart's placed under its service key), kubeconform -strict on every rendering against
+each Kubernetes version of tools/versions.env, and chart-testing's `ct lint`.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from chartgen.emit import yaml_text
+from chartgen.load import load_file
+
+DEFAULT_KUBE_VERSIONS = ("1.32.0", "1.33.0", "1.34.0")
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    name: str
+    ok: bool
+    seconds: float
+    output: str
+
+
+class ToolMissing(Exception):
+    """A verification program is not installed (run `make tools`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Tools:
+    root: Path  # the .tools folder
+
+    @classmethod
+    def find(cls, project: Path) -> "Tools":
+        return cls(Path(os.environ.get("CHARTGEN_TOOLS_DIR", project / ".tools")))
+
+    def binary(self, name: str) -> str:
+        path = self.root / "bin" / name
+        if path.exists():
+            return str(path)
+        found = shutil.which(name)
+        if found:
+            return found
+        raise ToolMissing(f"{name} is not installed: run `make tools` (looked in {self.root / 'bin'} and PATH)")
+
+    def schema_location(self) -> str:
+        location = self.root / "kubeconform-schemas" / "LOCATION"
+        if not location.is_file():
+            raise ToolMissing(f"no offline Kubernetes schemas at {location.parent}: run `make tools`")
+        return location.read_text(encoding="utf-8").strip()
+
+    def kube_versions(self, project: Path) -> tuple[str, ...]:
+        versions = project / "tools" / "versions.env"
+        if versions.is_file():
+            for line in versions.read_text(encoding="utf-8").splitlines():
+                if "KUBE_SCHEMA_VERSIONS=" in line:
+                    return tuple(line.split("=", 1)[1].strip().strip('"').split())
+        return DEFAULT_KUBE_VERSIONS
+
+    def env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env["PATH"] = f"{self.root / 'bin'}{os.pathsep}{env.get('PATH', '')}"
+        env.setdefault("HELM_CACHE_HOME", str(self.root / "helm-home" / "cache"))
+        env.setdefault("HELM_CONFIG_HOME", str(self.root / "helm-home" / "config"))
+        env.setdefault("HELM_DATA_HOME", str(self.root / "helm-home" / "data"))
+        return env
+
+
+def _run(name: str, command: list[str], env: dict[str, str], stdin: str | None = None) -> tuple[Check, str]:
+    start = time.perf_counter()
+    result = subprocess.run(command, capture_output=True, text=True, env=env, input=stdin)
+    output = (result.stderr + result.stdout) if result.returncode else result.stderr
+    return Check(name, result.returncode == 0, time.perf_counter() - start, output.strip()), result.stdout
+
+
+def ci_values_files(chart: Path) -> list[tuple[str, Path]]:
+    """(label, values file for the umbrella) for every ci/*-values.yaml, subcharts' wrapped under their key."""
+    found = [(f"oaas/ci/{path.name}", path) for path in sorted((chart / "ci").glob("*.yaml"))]
+    for sub in sorted((chart / "charts").iterdir()):
+        for path in sorted((sub / "ci").glob("*.yaml")) if (sub / "ci").is_dir() else []:
+            found.append((f"{sub.name}/ci/{path.name}", path))
+    return found
+
+
+def _umbrella_values(chart: Path, label: str, path: Path, scratch: Path) -> Path:
+    if label.startswith("oaas/"):
+        return path
+    service = label.split("/", 1)[0]
+    data = load_file(path).data
+    wrapped = {key: value for key, value in data.items() if key == "global"}
+    rest = {key: value for key, value in data.items() if key != "global"}
+    if rest:
+        wrapped[service] = rest
+    target = scratch / f"{service}-{path.name}"
+    target.write_text(yaml_text(wrapped), encoding="utf-8")
+    return target
+
+
+def lint_chart(chart: Path, project: Path, tools: Tools | None = None) -> list[Check]:
+    """Every check on the built umbrella chart at `chart` (generated-charts/oaas)."""
+    tools = tools or Tools.find(project)
+    env = tools.env()
+    checks: list[Check] = []
+    helms = {"helm3": tools.binary("helm3"), "helm4": tools.binary("helm4")}
+    kubeconform, location = tools.binary("kubeconform"), tools.schema_location()
+    versions = tools.kube_versions(project)
+    for name, helm in helms.items():
+        checks.append(_run(f"{name} lint --strict", [helm, "lint", "--strict", str(chart)], env)[0])
+    with tempfile.TemporaryDirectory(prefix="chartgen-verify-") as scratch:
+        for label, path in ci_values_files(chart):
+            values = _umbrella_values(chart, label, path, Path(scratch))
+            for name, helm in helms.items():
+                check, manifest = _run(f"{name} template -f {label}", [helm, "template", "oaas", str(chart), "-f", str(values)], env)
+                checks.append(check)
+                if not check.ok or name != "helm4":
+                    continue
+                for version in versions:
+                    command = [kubeconform, "-strict", "-summary", "-kubernetes-version", version, "-schema-location", location, "-"]
+                    result, summary = _run(f"kubeconform {version} ({label})", command, env, stdin=manifest)
+                    checks.append(Check(result.name, result.ok, result.seconds, (result.output + "\n" + summary).strip()))
+        checks.append(_ct_lint(chart, tools, env))
+    return checks
+
+
+def _ct_lint(chart: Path, tools: Tools, env: dict[str, str]) -> Check:
+    # ct lints every chart folder directly under --chart-dirs: give it a folder holding only this one.
+    with tempfile.TemporaryDirectory(prefix="chartgen-ct-") as holder:
+        link = Path(holder) / chart.name
+        link.symlink_to(chart.resolve(), target_is_directory=True)
+        etc = tools.root / "ct-etc"
+        command = [
+            tools.binary("ct"), "lint", "--all", "--validate-maintainers=false", "--check-version-increment=false",
+            "--helm-lint-extra-args=--strict", "--chart-dirs", holder,
+            "--chart-yaml-schema", str(etc / "chart_schema.yaml"), "--lint-conf", str(etc / "lintconf.yaml"),
+        ]
+        check, stdout = _run("ct lint", command, env)
+        return Check(check.name, check.ok, check.seconds, check.output if not check.ok else "")

@@ -1,0 +1,156 @@
+"""The bad-input corpus: every case exits 2 with `file:line:col: CODE`, no traceback, and leaves the
+previous output byte-identical.
+
+Each case edits a copy of the real project (blueprints/ and values/), so the rest of the input is
+the shipped catalog. `edits` maps a file to its new content, or to (old, new) text replacements.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from conftest import run_chartgen, tree_bytes
+
+Edit = str | list[tuple[str, str]]
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    edits: dict[str, Edit]
+    expect: str  # "file:line:col: CODE" prefix of the first diagnostic line we look for
+    message: str  # a fragment of its message
+    release: str = "queens"
+    extra: tuple[str, ...] = field(default=())
+
+
+SITE = ("--overlay", "site.yaml")
+LONG_NAME = """service: sidecar
+description: a service whose component name is too long
+images:
+  main: {repository: docker.io/library/busybox, tag: "1.37.0", source: test}
+components:
+  # the object name would be <release>-sidecar-server-with-a-very-long-component-name-x
+  serverWithAVeryLongComponentNameX:
+    kind: Deployment
+    replicas: 1
+    image: main
+    probes: {readiness: {exec: ["true"]}, liveness: {exec: ["true"]}}
+    resources: {requests: {cpu: 10m}}
+    nodeRole: controller
+"""
+
+CASES = [
+    Case("syntax error", {"blueprints/memcached.yaml": [("  server:\n", "  server: [\n")]},
+         "blueprints/memcached.yaml:", "CG101 YAML syntax error"),
+    Case("duplicate key", {"blueprints/memcached.yaml": [("    replicas: 3\n", "    replicas: 3\n    replicas: 5\n")]},
+         "blueprints/memcached.yaml:14:5: CG102", "duplicate key 'replicas' (first defined at line 13, column 5)"),
+    Case("tab indentation", {"blueprints/etcd.yaml": [("    quorum: true\n", "\tquorum: true\n")]},
+         "blueprints/etcd.yaml:16:1: CG101", "found character '\\t' that cannot start any token"),
+    Case("yaml 1.1 boolean", {"blueprints/memcached.yaml": [("    members: true\n", "    members: yes\n")]},
+         "blueprints/memcached.yaml:14:14: CG103", "ambiguous scalar 'yes'"),
+    Case("yaml 1.1 octal", {"blueprints/memcached.yaml": [("    replicas: 3\n", "    replicas: 0755\n")]},
+         "blueprints/memcached.yaml:13:15: CG103", "reads it as octal"),
+    Case("null value", {"values/queens.yaml": [("        tag: \"6.0.0\"\n", "        tag:\n", )]},
+         "values/queens.yaml:11:9: CG104", "'tag' has no value"),
+    Case("merge key", {"values/common.yaml": "base: &b {a: 1}\nglobal:\n  <<: *b\n"},
+         "values/common.yaml:3:3: CG105", "merge keys (<<) are not supported"),
+    Case("empty file", {"blueprints/memcached.yaml": ""},
+         "blueprints/memcached.yaml:1:1: CG106", "expected a mapping"),
+    Case("wrong type", {"blueprints/keystone.yaml": [("    replicas: 2\n", "    replicas: \"three\"\n")]},
+         "blueprints/keystone.yaml:125:15: CG201", "expected integer, got string 'three'"),
+    Case("wrong type in an overlay", {"site.yaml": 'services:\n  memcached:\n    components: {server: {replicas: [3]}}\n'},
+         "site.yaml:3:37: CG201", 'memcached.components.server.replicas: expected integer, got array [3]', extra=SITE),
+    Case("unknown key", {"blueprints/keystone.yaml": [("    replicas: 2\n", "    replicas: 2\n    replicaz: 3\n")]},
+         "blueprints/keystone.yaml:126:5: CG202", "unknown key 'replicaz' (did you mean 'replicas'?)"),
+    Case("unknown key from an overlay", {"site.yaml": 'services:\n  etcd:\n    components: {server: {nodeRoel: compute}}\n'},
+         "site.yaml:3:27: CG202", "unknown key 'nodeRoel' (did you mean 'nodeRole'?)", extra=SITE),
+    Case("missing required key", {"blueprints/memcached.yaml": [("description: memcached, the token and data cache of the OpenStack APIs\n", "")]},
+         "blueprints/memcached.yaml:2:1: CG203", "missing required key 'description'"),
+    Case("value not allowed", {"blueprints/memcached.yaml": [("    kind: StatefulSet\n", "    kind: ReplicaSet\n")]},
+         "blueprints/memcached.yaml:12:11: CG204", "'ReplicaSet' is not one of"),
+    Case("release name mismatch", {"values/queens.yaml": [("  name: queens\n", "  name: rocky\n")]},
+         "values/queens.yaml:3:9: CG204", "release.name is 'rocky' but the file is queens.yaml"),
+    Case("unknown directive", {"site.yaml": 'services:\n  etcd:\n    components: {server: {args: {$apend: [--debug]}}}\n'},
+         "site.yaml:3:33: CG301", "unknown directive, or a key mixed with directives: '$apend'", extra=SITE),
+    Case("overlay deletes a missing key", {"values/queens.yaml": [("          admin: {$delete: true}\n", "          admin: {$delete: true}\n          metrics: {$delete: true}\n")]},
+         "values/queens.yaml:46:11: CG302", "cannot delete 'metrics'"),
+    Case("append to a map", {"site.yaml": 'services:\n  etcd:\n    components: {server: {ports: {$append: [x]}}}\n'},
+         "site.yaml:3:34: CG303", '$append/$prepend need a list here, found a map', extra=SITE),
+    Case("merge-by item without its key", {"site.yaml": 'services:\n  rabbitmq:\n    configFiles: {policy: {options: {policies: {$mergeBy: name, $items: [{vhost: /}]}}}}\n'},
+         "site.yaml:3:74: CG304", "$items[0] has no 'name'", extra=SITE),
+    Case("overlay for an unknown service", {"site.yaml": "services:\n  nova:\n    enabled: false\n"},
+         "site.yaml:2:3: CG305", "no blueprint for service 'nova'", extra=SITE),
+    Case("unknown service in dependsOn", {"blueprints/keystone.yaml": [("dependsOn: [galera, memcached, rabbitmq]", "dependsOn: [galera, memcached, rabbitmq, mysql]")]},
+         "blueprints/keystone.yaml:8:42: CG401", "keystone depends on unknown service 'mysql'"),
+    Case("dependency cycle", {"blueprints/galera.yaml": [("description: MariaDB Galera", "dependsOn: [keystone]\ndescription: MariaDB Galera")]},
+         "blueprints/galera.yaml:6:13: CG402", "dependency cycle: galera -> keystone -> galera"),
+    Case("even replicas on a quorum service", {"blueprints/rabbitmq.yaml": [("    replicas: 3\n", "    replicas: 4\n")]},
+         "blueprints/rabbitmq.yaml:62:15: CG403", "rabbitmq.server is a quorum component: replicas must be odd (2n+1), got 4"),
+    Case("even replicas set by a site overlay", {"site.yaml": "services:\n  galera:\n    components:\n      server:\n        replicas: 2\n"},
+         "site.yaml:5:19: CG403", "galera.server is a quorum component: replicas must be odd (2n+1), got 2", extra=SITE),
+    Case("name too long", {"blueprints/sidecar.yaml": LONG_NAME},
+         "blueprints/sidecar.yaml:7:3: CG404", "'sidecar-server-with-a-very-long-component-name-x' is 48 characters; at most 40"),
+    Case("port clash", {"blueprints/galera.yaml": [("      ist: {port: 4568}\n", "      ist: {port: 4567}\n")]},
+         "blueprints/galera.yaml:141:19: CG405", "port 4567/TCP of 'ist' is already used by 'replication'"),
+    Case("enabled service depends on a disabled one", {"site.yaml": 'services:\n  memcached:\n    enabled: false\n'},
+         "blueprints/keystone.yaml:8:21: CG406", 'keystone is enabled but depends on memcached, which is disabled', extra=SITE),
+    Case("unknown reference", {"blueprints/keystone.yaml": [("${host:galera.haproxy}:${port:galera.haproxy.mysql}/keystone", "${host:galera.proxy}:${port:galera.haproxy.mysql}/keystone")]},
+         "blueprints/keystone.yaml:42:21: CG407", "service 'galera' has no component 'proxy'"),
+    Case("secret that does not exist", {"blueprints/keystone.yaml": [("      RABBITMQ_PASSWORD: rabbitmq.openstackPassword\n", "      RABBITMQ_PASSWORD: rabbitmq.adminPassword\n")]},
+         "blueprints/keystone.yaml:137:26: CG407", "service 'rabbitmq' declares no secret 'adminPassword'"),
+    Case("placeholder without a variable", {"blueprints/galera.yaml": [("      SET PASSWORD FOR 'root'@'%' = PASSWORD('$(MYSQL_PWD)');", "      SET PASSWORD FOR 'root'@'%' = PASSWORD('$(ROOT_PWD)');")]},
+         "blueprints/galera.yaml:", "uses $(ROOT_PWD), which is not in env, secretEnv or fieldEnv"),
+    Case("service defined twice", {"blueprints/memcached2.yaml": "service: memcached\ndescription: again\ncomponents: {}\n"},
+         "blueprints/memcached2.yaml:1:10: CG408", "service 'memcached' is already defined in blueprints/memcached.yaml"),
+    Case("privilege granted by an overlay", {"site.yaml": 'services:\n  memcached:\n    components: {server: {security: {privileged: true}}}\n'},
+         "site.yaml:3:50: CG409", 'security.privileged grants privilege; declare it in the blueprint, not in a site overlay', extra=SITE),
+    Case("literal password", {"blueprints/keystone.yaml": [("        debug: false\n", "        debug: false\n        admin_token: passw0rd\n")]},
+         "blueprints/keystone.yaml:39:22: CG410", "DEFAULT.admin_token holds a literal secret"),
+    Case("two member components", {"blueprints/galera.yaml": [("    kind: Deployment\n    replicas: 2\n", "    kind: Deployment\n    replicas: 2\n    members: true\n")]},
+         "blueprints/galera.yaml:165:3: CG411", "galera already has member component 'server'; 'haproxy' cannot be one too"),
+    Case("unknown release", {}, "values/rocky.yaml:1:1: CG501", "unknown release 'rocky' (known: newton, ocata, pike, queens)", release="rocky"),
+    Case("site overlay not found", {}, "missing-site.yaml:1:1: CG502", "overlay file not found", extra=("--overlay", "missing-site.yaml")),
+]
+
+
+def apply(project: Path, edits: dict[str, Edit]) -> None:
+    for name, edit in edits.items():
+        path = project / name
+        if isinstance(edit, str):
+            path.write_text(edit, encoding="utf-8")
+            continue
+        text = path.read_text(encoding="utf-8")
+        for old, new in edit:
+            assert old in text, f"case edit does not apply to {name}: {old!r}"
+            text = text.replace(old, new, 1)
+        path.write_text(text, encoding="utf-8")
+
+
+def test_corpus_is_large_and_covers_every_input_code() -> None:
+    assert len(CASES) >= 25
+    codes = {case.expect.split(": ")[-1] for case in CASES if ": CG" in case.expect} | {"CG101", "CG407", "CG411"}
+    from chartgen.diagnostics import CODES
+
+    untested = sorted(code for code in CODES if code not in codes and code not in {"CG107", "CG209", "CG503"})
+    assert not untested, f"codes without a bad-input case: {untested}"
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
+def test_bad_input(case: Case, project: Path) -> None:
+    out = project / "out"
+    run_chartgen("build", "--release", "queens", "--out", str(out), cwd=project, check=True)
+    before = tree_bytes(out)
+    apply(project, case.edits)
+
+    result = run_chartgen("build", "--release", case.release, "--out", str(out), *case.extra, cwd=project)
+
+    assert result.code == 2, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.startswith(case.expect)]
+    assert lines, f"no line starting {case.expect!r} in:\n{result.stderr}"
+    assert any(case.message in line for line in lines), f"{case.message!r} not in {lines}"
+    assert tree_bytes(out) == before, "the previous output changed"
