@@ -63,8 +63,9 @@ def go_string(text: str) -> str:
     return json.dumps(text)
 
 
-# `${` followed by a lowercase word is ours; `${PEERS}` or `${name##*-}` in a shell script is not.
-_OURS = re.compile(r"\$\{[a-z]")
+# Ours: `${release}`, `${namespace}` and `${word:...}`. A shell script's `${PEERS}`, `${name}`,
+# `${name##*-}` or `${name:-default}` is not (the shell operators after the colon tell them apart).
+_OURS = re.compile(r"\$\{(release|namespace)\}|\$\{[a-z]+:[^-=?+]")
 
 
 def has_reference(text: Any) -> bool:

@@ -79,7 +79,7 @@ def _diagnose(error: ValidationError, locate: Locator, prefix: Path, root: dict[
         got = _JSON_TYPES.get(type(error.instance), type(error.instance).__name__)
         yield Diagnostic(file, line, col, "CG201", f"{where}: expected {expected}, got {got} {error.instance!r}")
         return
-    if keyword == "propertyNames":
+    if keyword == "propertyNames" or "propertyNames" in error.relative_schema_path:
         file, line, col = locate(path + (error.instance,), True)
         yield Diagnostic(file, line, col, "CG204", f"{_dotted(path + (error.instance,))}: key {error.instance!r} is not allowed here ({_short(error)})")
         return

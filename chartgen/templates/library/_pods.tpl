@@ -103,7 +103,7 @@ for file in {{ join " " .files }}; do
     sed -i "s|[$]($name)|$escaped|g" "/oaas/config/$file.tmp"
   done
   mv "/oaas/config/$file.tmp" "/oaas/config/$file"
-  chmod 0444 "/oaas/config/$file"
+  chmod 0400 "/oaas/config/$file"
   echo "rendered $file"
 done
 {{- end -}}

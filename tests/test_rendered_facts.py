@@ -1,0 +1,167 @@
+"""What the blueprints promise, read from `helm template` of the built umbrella (real helm 3 and 4)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import RELEASES
+from helmrender import built, config_file, find, objects, template
+
+pytestmark = pytest.mark.tools
+
+
+@pytest.fixture(scope="module")
+def scratch(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return str(tmp_path_factory.mktemp("charts"))
+
+
+def workloads(docs: list[dict]) -> list[dict]:
+    return [doc for doc in docs if doc["kind"] in ("Deployment", "StatefulSet", "DaemonSet")]
+
+
+def pod_specs(docs: list[dict]) -> list[tuple[str, dict]]:
+    return [(f"{d['kind']}/{d['metadata']['name']}", d["spec"]["template"]["spec"]) for d in docs if d["kind"] in ("Deployment", "StatefulSet", "DaemonSet", "Job")]
+
+
+@pytest.mark.parametrize("major", [3, 4])
+def test_galera_topology(scratch: str, major: int) -> None:
+    docs = objects(built("queens", scratch), major=major)
+    server = find(docs, "StatefulSet", "oaas-galera-server")
+    assert server["spec"]["replicas"] == 3
+    assert server["spec"]["serviceName"] == "oaas-galera-server"
+    service = find(docs, "Service", "oaas-galera-server")
+    assert service["spec"]["clusterIP"] == "None"
+    assert 3306 in [port["port"] for port in service["spec"]["ports"]]
+    assert find(docs, "PodDisruptionBudget", "oaas-galera-server")["spec"]["minAvailable"] == 2
+    gcomm = re.search(r"wsrep_cluster_address = gcomm://(\S+)", config_file(docs, "galera", "galera.cnf")).group(1)
+    assert gcomm.split(",") == [f"oaas-galera-server-{i}.oaas-galera-server" for i in range(3)]
+
+
+@pytest.mark.parametrize("release, has_admin", [("newton", True), ("ocata", True), ("pike", True), ("queens", False)])
+def test_keystone_admin_port_exists_only_before_queens(scratch: str, release: str, has_admin: bool) -> None:
+    docs = objects(built(release, scratch))
+    service_ports = [p["port"] for p in find(docs, "Service", "oaas-keystone-api")["spec"]["ports"]]
+    container = find(docs, "Deployment", "oaas-keystone-api")["spec"]["template"]["spec"]["containers"][0]
+    assert (35357 in service_ports) is has_admin
+    assert (35357 in [p["containerPort"] for p in container["ports"]]) is has_admin
+    assert ("Listen 0.0.0.0:35357" in config_file(docs, "keystone", "wsgi-keystone.conf")) is has_admin
+    assert 5000 in service_ports
+
+
+def test_member_lists_and_quorum_follow_the_replica_count(scratch: str) -> None:
+    docs = objects(built("queens", scratch), "--set", "global.replicas.galera=5", "--set", "global.replicas.rabbitmq=5",
+                   "--set", "global.replicas.memcached=4")
+    assert find(docs, "StatefulSet", "oaas-galera-server")["spec"]["replicas"] == 5
+    assert find(docs, "PodDisruptionBudget", "oaas-galera-server")["spec"]["minAvailable"] == 3
+    assert find(docs, "PodDisruptionBudget", "oaas-rabbitmq-server")["spec"]["minAvailable"] == 3
+    haproxy = config_file(docs, "galera", "haproxy.cfg")
+    servers = [line.split() for line in haproxy.splitlines() if line.strip().startswith("server ")]
+    assert [s[1] for s in servers] == [f"oaas-galera-server-{i}" for i in range(5)]
+    assert [s[-1] == "backup" for s in servers] == [False, True, True, True, True]
+    keystone = config_file(docs, "keystone", "keystone.conf")
+    transport = re.search(r"transport_url = (\S+)", keystone).group(1)
+    assert transport.count("@oaas-rabbitmq-server-") == 5
+    memcache = re.search(r"memcache_servers = (\S+)", keystone).group(1)
+    assert memcache.split(",") == [f"oaas-memcached-server-{i}.oaas-memcached-server:11211" for i in range(4)]
+    assert config_file(docs, "rabbitmq", "rabbitmq.config").count("'rabbit@oaas-rabbitmq-server-") == 5
+
+
+@pytest.mark.parametrize("release", RELEASES)
+def test_every_long_running_container_has_probes_and_requests(scratch: str, release: str) -> None:
+    docs = objects(built(release, scratch))
+    assert len(workloads(docs)) >= 6
+    for doc in workloads(docs):
+        for container in doc["spec"]["template"]["spec"]["containers"]:
+            where = f"{doc['kind']}/{doc['metadata']['name']}/{container['name']}"
+            assert "readinessProbe" in container and "livenessProbe" in container, where
+            assert container["resources"]["requests"], where
+
+
+@pytest.mark.parametrize("release", RELEASES)
+def test_least_privilege_everywhere(scratch: str, release: str) -> None:
+    docs = objects(built(release, scratch))
+    for where, spec in pod_specs(docs):
+        assert spec["automountServiceAccountToken"] is False, where
+        assert spec["securityContext"]["seccompProfile"]["type"] == "RuntimeDefault", where
+        for container in spec.get("initContainers", []) + spec["containers"]:
+            security = container["securityContext"]
+            assert security["privileged"] is False, f"{where}/{container['name']}"
+            assert security["allowPrivilegeEscalation"] is False, f"{where}/{container['name']}"
+            assert security["capabilities"]["drop"] == ["ALL"], f"{where}/{container['name']}"
+
+
+def test_nodes_roles_and_anti_affinity(scratch: str) -> None:
+    docs = objects(built("queens", scratch), "--set", "global.nodeRoles.controller.key=node-role.example/control")
+    for doc in workloads(docs):
+        spec = doc["spec"]["template"]["spec"]
+        assert spec["nodeSelector"] == {"node-role.example/control": "true"}, doc["metadata"]["name"]
+        terms = spec["affinity"]["podAntiAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
+        assert terms[0]["topologyKey"] == "kubernetes.io/hostname"
+
+
+def test_secrets_never_reach_config_or_the_manifest_outside_secrets(scratch: str) -> None:
+    marker = "Zq8NotInConfig"
+    docs = objects(built("queens", scratch), "--set", f"galera.secrets.rootPassword={marker}1",
+                   "--set", f"keystone.secrets.dbPassword={marker}2", "--set", f"rabbitmq.secrets.openstackPassword={marker}3")
+    for doc in docs:
+        if doc["kind"] != "Secret":
+            assert marker not in str(doc), f"{doc['kind']}/{doc['metadata']['name']} holds a secret value"
+    for _, spec in pod_specs(docs):
+        for container in spec.get("initContainers", []) + spec["containers"]:
+            for env in container.get("env", []):
+                if re.search(r"PASSWORD|PWD|COOKIE|KEY_\d", env["name"]):
+                    assert "secretKeyRef" in env.get("valueFrom", {}), env
+
+
+def test_generated_secrets_are_random_not_literal(scratch: str) -> None:
+    first = find(objects(built("queens", scratch)), "Secret", "oaas-keystone")["data"]
+    second = find(objects(built("queens", scratch)), "Secret", "oaas-keystone")["data"]
+    assert set(first) == {"adminPassword", "dbPassword", "fernetKey0", "fernetKey1", "credentialKey0", "credentialKey1"}
+    assert all(first[key] != second[key] for key in first)  # no lookup outside a cluster: fresh each time
+
+
+def test_job_name_follows_its_spec(scratch: str) -> None:
+    chart = built("queens", scratch)
+    name = lambda *args: [d["metadata"]["name"] for d in objects(chart, *args) if d["kind"] == "Job"]  # noqa: E731
+    assert name() == name()
+    assert name() != name("--set", "keystone.images.keystone.tag=6.0.1")
+    assert name()[0].startswith("oaas-keystone-bootstrap-")
+
+
+@pytest.mark.parametrize("major", [3, 4])
+@pytest.mark.parametrize("setting, message", [
+    ("global.replicas.galera=4", "replicas"),
+    ("keystone.api.replicas=three", "replicas"),
+    ("keystone.api.replicaz=3", "replicaz"),
+    ("galera.server.privileged=true", "privileged"),
+])
+def test_values_schema_refuses_bad_values(scratch: str, major: int, setting: str, message: str) -> None:
+    args = ["--set-string" if "three" in setting else "--set", setting]
+    result = template(built("queens", scratch), *args, major=major)
+    assert result.returncode != 0
+    assert "schema" in result.stderr and message in result.stderr, result.stderr
+
+
+def test_render_config_script_fills_placeholders_with_real_sh(scratch: str, tmp_path: Path) -> None:
+    docs = objects(built("queens", scratch))
+    pod = find(docs, "Deployment", "oaas-keystone-api")["spec"]["template"]["spec"]
+    init = next(c for c in pod["initContainers"] if c["name"] == "render-config")
+    script = init["args"][0].replace("$$(", "$(")  # what Kubernetes hands to the shell
+    templates, rendered = tmp_path / "templates", tmp_path / "config"
+    templates.mkdir(), rendered.mkdir()
+    (templates / "keystone.conf").write_text("connection = mysql://keystone:$(DB_PASSWORD)@db/keystone\nx = $(RABBITMQ_PASSWORD)\n")
+    for name in ("wsgi-keystone.conf",):
+        (templates / name).write_text("plain\n")
+    for name in ("fernet-0", "fernet-1", "credential-0", "credential-1"):
+        (templates / name).write_text(f"$({name.upper().replace('-', '_').replace('FERNET', 'FERNET_KEY').replace('CREDENTIAL', 'CREDENTIAL_KEY')})")
+    script = script.replace("/oaas/config-templates", str(templates)).replace("/oaas/config", str(rendered))
+    env = {"PATH": "/usr/bin:/bin", "DB_PASSWORD": "p&a|ss\\w/rd", "RABBITMQ_PASSWORD": "r", "FERNET_KEY_0": "f0", "FERNET_KEY_1": "f1",
+           "CREDENTIAL_KEY_0": "c0", "CREDENTIAL_KEY_1": "c1"}
+    subprocess.run(["/bin/sh", "-ec", script], env=env, check=True, capture_output=True)
+    assert (rendered / "keystone.conf").read_text() == "connection = mysql://keystone:p&a|ss\\w/rd@db/keystone\nx = r\n"
+    assert (rendered / "fernet-1").read_text() == "f1"
+    assert oct((rendered / "fernet-1").stat().st_mode & 0o777) == "0o400"
