@@ -1,0 +1,80 @@
+"""Fixtures for the end-to-end tests against a real control plane.
+
+The control plane is expensive to start (several seconds), so one instance
+serves the whole session; tests isolate themselves with their own namespace.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+# Import controlplane.py by path, whatever pytest's rootdir/import mode is.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from controlplane import REPO, ControlPlane  # noqa: E402
+
+BUILD_SCRIPT = REPO / "tools" / "build-control-plane.sh"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "e2e: end-to-end test against a real Kubernetes control plane")
+
+
+def build_control_plane() -> None:
+    """Build (or confirm cached) the binaries; never skip: fail loudly.
+
+    The script is a sub-second no-op when its stamps match, so it always runs:
+    that also catches binaries that are stale for the pinned versions.
+    """
+    result = subprocess.run(["bash", str(BUILD_SCRIPT)], capture_output=True, text=True)
+    if result.returncode != 0:
+        tail = "\n".join((result.stdout + result.stderr).splitlines()[-60:])
+        pytest.fail(f"{BUILD_SCRIPT.relative_to(REPO)} failed ({result.returncode}):\n{tail}", pytrace=False)
+    print(result.stdout, end="")
+
+
+@pytest.fixture(scope="session")
+def control_plane(request: pytest.FixtureRequest):
+    build_control_plane()
+    with ControlPlane() as cp:
+        print(f"\ncontrol plane up in {cp.startup_seconds:.1f}s {cp.timings}")
+        yield cp
+        # A failed test does not reach this `with` as an exception, so keep
+        # the component logs explicitly; they usually explain the failure.
+        if request.session.testsfailed:
+            cp.save_logs()
+
+
+@pytest.fixture
+def namespace(control_plane: ControlPlane, request: pytest.FixtureRequest):
+    """A fresh namespace per test, deleted afterwards (without waiting)."""
+    base = request.node.name.replace("_", "-").lower()[:40].strip("-")
+    name = f"{base}-{uuid.uuid4().hex[:6]}"
+    control_plane.kubectl("create", "namespace", name)
+    # Pods are refused until the namespace has its default ServiceAccount.
+    control_plane.wait_for(
+        f"ServiceAccount {name}/default",
+        lambda: control_plane.kubectl("get", "serviceaccount", "default", "-n", name, check=False).returncode == 0,
+        timeout=60,
+    )
+    yield name
+    control_plane.kubectl("delete", "namespace", name, "--wait=false", check=False)
+
+
+_E2E_SECONDS: list[float] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if "e2e" in report.keywords:
+        _E2E_SECONDS.append(report.duration)
+
+
+def pytest_terminal_summary(terminalreporter) -> None:  # noqa: ANN001 - pytest's own type
+    """The total time of the e2e stage (setup, calls and teardown of every e2e test)."""
+    if _E2E_SECONDS:
+        terminalreporter.write_line(f"e2e stage: {sum(_E2E_SECONDS):.0f}s over {len(_E2E_SECONDS) // 3} tests")
