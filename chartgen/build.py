@@ -122,8 +122,8 @@ def patches(blueprints: dict[str, Document], inputs: Inputs) -> list[Patch]:
     for layer, doc in layers:
         if "global" in doc.data:
             found.append(Patch(layer, doc, ("global",), ("global",)))
-        for service in sorted(doc.data.get("services", {})):
-            found.append(Patch(layer, doc, ("services", service), ("services", service)))
+        if "services" in doc.data:  # one patch of the whole map, so `name: {$delete: true}` drops a service
+            found.append(Patch(layer, doc, ("services",), ("services",)))
     return found
 
 

@@ -12,7 +12,7 @@ from typing import Any, Callable
 import click
 
 from chartgen import __version__
-from chartgen.config import BuildConfig, find_root, release_files
+from chartgen.config import BuildConfig, find_root, ordered_releases, release_files
 from chartgen.diagnostics import ChartgenError, Diagnostic, to_json
 
 EXIT_OK, EXIT_VERIFY_FAILED, EXIT_BAD_INPUT = 0, 1, 2
@@ -143,7 +143,7 @@ def validate(releases: tuple[str, ...], overlays: tuple[str, ...], output_format
     from chartgen.build import compile_release
 
     root = find_root()
-    names = releases or tuple(release_files(root))
+    names = releases or tuple(ordered_releases(root))
     problems: list[Diagnostic] = []
     summary = []
     for name in names:
@@ -281,7 +281,7 @@ def lint(release: str, all_releases: bool, overlays: tuple[str, ...], chart: str
         if chart:
             targets.append((chart, Path(chart).resolve()))
         else:
-            for name in (tuple(release_files(root)) if all_releases else (release,)):
+            for name in (tuple(ordered_releases(root)) if all_releases else (release,)):
                 out = Path(scratch) / name
                 run_build(_config(name, overlays, str(out)))
                 targets.append((name, out / "oaas"))

@@ -49,3 +49,17 @@ def release_files(root: Path) -> dict[str, Path]:
     if not folder.is_dir():
         return {}
     return {path.stem: path for path in sorted(folder.glob("*.yaml")) if path.name != COMMON_OVERLAY}
+
+
+def ordered_releases(root: Path) -> list[str]:
+    """Release names, oldest first (by `release.released` of each overlay; unreadable ones last)."""
+    from chartgen.diagnostics import ChartgenError
+    from chartgen.load import load_file
+
+    def released(item: tuple[str, Path]) -> str:
+        try:
+            return str(load_file(item[1]).data.get("release", {}).get("released", "9999"))
+        except ChartgenError:
+            return "9999"
+
+    return [name for name, _ in sorted(release_files(root).items(), key=released)]

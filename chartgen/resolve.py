@@ -6,6 +6,7 @@ that follow from compile-time inputs are decided here, so templates only place v
 
 from __future__ import annotations
 
+from importlib import resources
 from typing import Any, Callable
 
 from chartgen.diagnostics import Diagnostic
@@ -105,7 +106,7 @@ class _Resolver:
     # --- config files ----------------------------------------------------------------------------
     def config_file(self, key: str, spec: dict[str, Any], scope: Scope, path: Path) -> ConfigFile:
         if spec["format"] == "text":
-            content = spec["content"]
+            content = shared_file(spec["shared"]) if "shared" in spec else spec["content"]
             computed = compile_string(content, scope, self.at(path + ("content",))) if has_reference(content) else None
             plain: Any = "" if computed else content
             found = placeholders(content)
@@ -285,6 +286,11 @@ class _Resolver:
         if spec is None:
             return None
         return Persistence(spec["mountPath"], spec["size"], tuple(spec.get("accessModes", ["ReadWriteOnce"])), spec.get("storageClass"))
+
+
+def shared_file(name: str) -> str:
+    """A script shipped with chartgen for every blueprint to use (chartgen/shared/)."""
+    return resources.files("chartgen.shared").joinpath(name).read_text(encoding="utf-8")
 
 
 def _literal(value: Any) -> str:

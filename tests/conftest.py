@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-RELEASES = ("newton", "ocata", "pike", "queens")
+RELEASES = ("newton", "ocata", "pike", "queens", "2025.1")
 
 
 @dataclass(frozen=True)

@@ -21,10 +21,12 @@ Edit = str | list[tuple[str, str]]
 class Case:
     name: str
     edits: dict[str, Edit]
-    expect: str  # "file:line:col: CODE" prefix of the first diagnostic line we look for
+    expect: str  # "file:line:col: CODE" prefix of the diagnostic line we look for; "@" stands for
+    # the line of `anchor` in the edited file, so the exact line survives edits elsewhere in the file
     message: str  # a fragment of its message
     release: str = "queens"
     extra: tuple[str, ...] = field(default=())
+    anchor: str = ""
 
 
 SITE = ("--overlay", "site.yaml")
@@ -47,37 +49,37 @@ CASES = [
     Case("syntax error", {"blueprints/memcached.yaml": [("  server:\n", "  server: [\n")]},
          "blueprints/memcached.yaml:", "CG101 YAML syntax error"),
     Case("duplicate key", {"blueprints/memcached.yaml": [("    replicas: 3\n", "    replicas: 3\n    replicas: 5\n")]},
-         "blueprints/memcached.yaml:14:5: CG102", "duplicate key 'replicas' (first defined at line 13, column 5)"),
+         "blueprints/memcached.yaml:@:5: CG102", "duplicate key 'replicas' (first defined at line 13, column 5)", anchor='    replicas: 5\n'),
     Case("tab indentation", {"blueprints/etcd.yaml": [("    quorum: true\n", "\tquorum: true\n")]},
-         "blueprints/etcd.yaml:16:1: CG101", "found character '\\t' that cannot start any token"),
+         "blueprints/etcd.yaml:@:1: CG101", "found character '\\t' that cannot start any token", anchor='\tquorum: true'),
     Case("yaml 1.1 boolean", {"blueprints/memcached.yaml": [("    members: true\n", "    members: yes\n")]},
-         "blueprints/memcached.yaml:14:14: CG103", "ambiguous scalar 'yes'"),
+         "blueprints/memcached.yaml:@:14: CG103", "ambiguous scalar 'yes'", anchor='members: yes'),
     Case("yaml 1.1 octal", {"blueprints/memcached.yaml": [("    replicas: 3\n", "    replicas: 0755\n")]},
-         "blueprints/memcached.yaml:13:15: CG103", "reads it as octal"),
+         "blueprints/memcached.yaml:@:15: CG103", "reads it as octal", anchor='replicas: 0755'),
     Case("null value", {"values/queens.yaml": [("        tag: \"6.0.0\"\n", "        tag:\n", )]},
-         "values/queens.yaml:11:9: CG104", "'tag' has no value"),
+         "values/queens.yaml:@:9: CG104", "'tag' has no value", anchor='        tag:\n'),
     Case("merge key", {"values/common.yaml": "base: &b {a: 1}\nglobal:\n  <<: *b\n"},
          "values/common.yaml:3:3: CG105", "merge keys (<<) are not supported"),
     Case("empty file", {"blueprints/memcached.yaml": ""},
          "blueprints/memcached.yaml:1:1: CG106", "expected a mapping"),
     Case("wrong type", {"blueprints/keystone.yaml": [("    replicas: 2\n", "    replicas: \"three\"\n")]},
-         "blueprints/keystone.yaml:125:15: CG201", "expected integer, got string 'three'"),
+         "blueprints/keystone.yaml:@:15: CG201", "expected integer, got string 'three'", anchor='replicas: "three"'),
     Case("wrong type in an overlay", {"site.yaml": 'services:\n  memcached:\n    components: {server: {replicas: [3]}}\n'},
          "site.yaml:3:37: CG201", 'memcached.components.server.replicas: expected integer, got array [3]', extra=SITE),
     Case("unknown key", {"blueprints/keystone.yaml": [("    replicas: 2\n", "    replicas: 2\n    replicaz: 3\n")]},
-         "blueprints/keystone.yaml:126:5: CG202", "unknown key 'replicaz' (did you mean 'replicas'?)"),
+         "blueprints/keystone.yaml:@:5: CG202", "unknown key 'replicaz' (did you mean 'replicas'?)", anchor='replicaz: 3'),
     Case("unknown key from an overlay", {"site.yaml": 'services:\n  etcd:\n    components: {server: {nodeRoel: compute}}\n'},
          "site.yaml:3:27: CG202", "unknown key 'nodeRoel' (did you mean 'nodeRole'?)", extra=SITE),
     Case("missing required key", {"blueprints/memcached.yaml": [("description: memcached, the token and data cache of the OpenStack APIs\n", "")]},
          "blueprints/memcached.yaml:2:1: CG203", "missing required key 'description'"),
     Case("value not allowed", {"blueprints/memcached.yaml": [("    kind: StatefulSet\n", "    kind: ReplicaSet\n")]},
-         "blueprints/memcached.yaml:12:11: CG204", "'ReplicaSet' is not one of"),
+         "blueprints/memcached.yaml:@:11: CG204", "'ReplicaSet' is not one of", anchor='kind: ReplicaSet'),
     Case("release name mismatch", {"values/queens.yaml": [("  name: queens\n", "  name: rocky\n")]},
          "values/queens.yaml:3:9: CG204", "release.name is 'rocky' but the file is queens.yaml"),
     Case("unknown directive", {"site.yaml": 'services:\n  etcd:\n    components: {server: {args: {$apend: [--debug]}}}\n'},
          "site.yaml:3:33: CG301", "unknown directive, or a key mixed with directives: '$apend'", extra=SITE),
     Case("overlay deletes a missing key", {"values/queens.yaml": [("          admin: {$delete: true}\n", "          admin: {$delete: true}\n          metrics: {$delete: true}\n")]},
-         "values/queens.yaml:46:11: CG302", "cannot delete 'metrics'"),
+         "values/queens.yaml:@:11: CG302", "cannot delete 'metrics'", anchor='metrics: {$delete: true}'),
     Case("append to a map", {"site.yaml": 'services:\n  etcd:\n    components: {server: {ports: {$append: [x]}}}\n'},
          "site.yaml:3:34: CG303", '$append/$prepend need a list here, found a map', extra=SITE),
     Case("merge-by item without its key", {"site.yaml": 'services:\n  rabbitmq:\n    configFiles: {policy: {options: {policies: {$mergeBy: name, $items: [{vhost: /}]}}}}\n'},
@@ -89,29 +91,29 @@ CASES = [
     Case("dependency cycle", {"blueprints/galera.yaml": [("description: MariaDB Galera", "dependsOn: [keystone]\ndescription: MariaDB Galera")]},
          "blueprints/galera.yaml:6:13: CG402", "dependency cycle: galera -> keystone -> galera"),
     Case("even replicas on a quorum service", {"blueprints/rabbitmq.yaml": [("    replicas: 3\n", "    replicas: 4\n")]},
-         "blueprints/rabbitmq.yaml:62:15: CG403", "rabbitmq.server is a quorum component: replicas must be odd (2n+1), got 4"),
+         "blueprints/rabbitmq.yaml:@:15: CG403", "rabbitmq.server is a quorum component: replicas must be odd (2n+1), got 4", anchor='replicas: 4'),
     Case("even replicas set by a site overlay", {"site.yaml": "services:\n  galera:\n    components:\n      server:\n        replicas: 2\n"},
          "site.yaml:5:19: CG403", "galera.server is a quorum component: replicas must be odd (2n+1), got 2", extra=SITE),
     Case("name too long", {"blueprints/sidecar.yaml": LONG_NAME},
          "blueprints/sidecar.yaml:7:3: CG404", "'sidecar-server-with-a-very-long-component-name-x' is 48 characters; at most 40"),
     Case("port clash", {"blueprints/galera.yaml": [("      ist: {port: 4568}\n", "      ist: {port: 4567}\n")]},
-         "blueprints/galera.yaml:141:19: CG405", "port 4567/TCP of 'ist' is already used by 'replication'"),
+         "blueprints/galera.yaml:@:19: CG405", "port 4567/TCP of 'ist' is already used by 'replication'", anchor='ist: {port: 4567}'),
     Case("enabled service depends on a disabled one", {"site.yaml": 'services:\n  memcached:\n    enabled: false\n'},
          "blueprints/keystone.yaml:8:21: CG406", 'keystone is enabled but depends on memcached, which is disabled', extra=SITE),
     Case("unknown reference", {"blueprints/keystone.yaml": [("${host:galera.haproxy}:${port:galera.haproxy.mysql}/keystone", "${host:galera.proxy}:${port:galera.haproxy.mysql}/keystone")]},
-         "blueprints/keystone.yaml:42:21: CG407", "service 'galera' has no component 'proxy'"),
+         "blueprints/keystone.yaml:@:21: CG407", "service 'galera' has no component 'proxy'", anchor='${host:galera.proxy}'),
     Case("secret that does not exist", {"blueprints/keystone.yaml": [("      RABBITMQ_PASSWORD: rabbitmq.openstackPassword\n", "      RABBITMQ_PASSWORD: rabbitmq.adminPassword\n")]},
-         "blueprints/keystone.yaml:137:26: CG407", "service 'rabbitmq' declares no secret 'adminPassword'"),
+         "blueprints/keystone.yaml:@:26: CG407", "service 'rabbitmq' declares no secret 'adminPassword'", anchor='rabbitmq.adminPassword'),
     Case("placeholder without a variable", {"blueprints/galera.yaml": [("      SET PASSWORD FOR 'root'@'%' = PASSWORD('$(MYSQL_PWD)');", "      SET PASSWORD FOR 'root'@'%' = PASSWORD('$(ROOT_PWD)');")]},
-         "blueprints/galera.yaml:", "uses $(ROOT_PWD), which is not in env, secretEnv or fieldEnv"),
+         "blueprints/galera.yaml:@:13: CG407", "uses $(ROOT_PWD), which is not in env, secretEnv or fieldEnv", anchor="      init: /oaas/galera/init.sql"),
     Case("service defined twice", {"blueprints/memcached2.yaml": "service: memcached\ndescription: again\ncomponents: {}\n"},
          "blueprints/memcached2.yaml:1:10: CG408", "service 'memcached' is already defined in blueprints/memcached.yaml"),
     Case("privilege granted by an overlay", {"site.yaml": 'services:\n  memcached:\n    components: {server: {security: {privileged: true}}}\n'},
          "site.yaml:3:50: CG409", 'security.privileged grants privilege; declare it in the blueprint, not in a site overlay', extra=SITE),
     Case("literal password", {"blueprints/keystone.yaml": [("        debug: false\n", "        debug: false\n        admin_token: passw0rd\n")]},
-         "blueprints/keystone.yaml:39:22: CG410", "DEFAULT.admin_token holds a literal secret"),
+         "blueprints/keystone.yaml:@:22: CG410", "DEFAULT.admin_token holds a literal secret", anchor='admin_token: passw0rd'),
     Case("two member components", {"blueprints/galera.yaml": [("    kind: Deployment\n    replicas: 2\n", "    kind: Deployment\n    replicas: 2\n    members: true\n")]},
-         "blueprints/galera.yaml:165:3: CG411", "galera already has member component 'server'; 'haproxy' cannot be one too"),
+         "blueprints/galera.yaml:@:3: CG411", "galera already has member component 'server'; 'haproxy' cannot be one too", anchor='  haproxy:\n    description: HAProxy'),
     Case("unknown release", {}, "values/rocky.yaml:1:1: CG501", "unknown release 'rocky' (known: newton, ocata, pike, queens)", release="rocky"),
     Case("site overlay not found", {}, "missing-site.yaml:1:1: CG502", "overlay file not found", extra=("--overlay", "missing-site.yaml")),
 ]
@@ -147,10 +149,15 @@ def test_bad_input(case: Case, project: Path) -> None:
     apply(project, case.edits)
 
     result = run_chartgen("build", "--release", case.release, "--out", str(out), *case.extra, cwd=project)
+    expect = case.expect
+    if case.anchor:
+        text = (project / expect.split(":")[0]).read_text(encoding="utf-8")
+        assert text.count(case.anchor) == 1, f"anchor {case.anchor!r} is not unique"
+        expect = expect.replace("@", str(text[: text.index(case.anchor)].count("\n") + 1), 1)
 
     assert result.code == 2, result.stdout + result.stderr
     assert "Traceback" not in result.stderr
-    lines = [line for line in result.stderr.splitlines() if line.startswith(case.expect)]
-    assert lines, f"no line starting {case.expect!r} in:\n{result.stderr}"
+    lines = [line for line in result.stderr.splitlines() if line.startswith(expect)]
+    assert lines, f"no line starting {expect!r} in:\n{result.stderr}"
     assert any(case.message in line for line in lines), f"{case.message!r} not in {lines}"
     assert tree_bytes(out) == before, "the previous output changed"

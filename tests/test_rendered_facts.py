@@ -41,7 +41,7 @@ def test_galera_topology(scratch: str, major: int) -> None:
     assert gcomm.split(",") == [f"oaas-galera-server-{i}.oaas-galera-server" for i in range(3)]
 
 
-@pytest.mark.parametrize("release, has_admin", [("newton", True), ("ocata", True), ("pike", True), ("queens", False)])
+@pytest.mark.parametrize("release, has_admin", [("newton", True), ("ocata", True), ("pike", True), ("queens", False), ("2025.1", False)])
 def test_keystone_admin_port_exists_only_before_queens(scratch: str, release: str, has_admin: bool) -> None:
     docs = objects(built(release, scratch))
     service_ports = [p["port"] for p in find(docs, "Service", "oaas-keystone-api")["spec"]["ports"]]

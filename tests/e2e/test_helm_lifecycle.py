@@ -22,7 +22,7 @@ from controlplane import REPO, STORAGE_CLASS, ControlPlane
 
 pytestmark = pytest.mark.e2e
 
-RELEASES = ("newton", "ocata", "pike", "queens")
+RELEASES = ("newton", "ocata", "pike", "queens", "2025.1")
 GENERATED_SECRETS = ("oaas-galera", "oaas-keystone", "oaas-rabbitmq")
 TIMEOUT = "5m"
 ONE_MIB = 1024 * 1024
@@ -126,6 +126,9 @@ def tags(images: dict[str, set[str]]) -> set[str]:
     return {image.rsplit(":", 1)[1] for names in images.values() for image in names if "kolla" in image}
 
 
+
+
+
 def test_install_the_oldest_release(lifecycle: Lifecycle) -> None:
     started = time.perf_counter()
     lifecycle.deploy(RELEASES[0], command="install")
@@ -139,7 +142,7 @@ def test_install_the_oldest_release(lifecycle: Lifecycle) -> None:
 
 @pytest.mark.parametrize("previous, release", list(zip(RELEASES, RELEASES[1:])))
 def test_upgrade_to_the_next_release(lifecycle: Lifecycle, previous: str, release: str) -> None:
-    expected_tag = {"ocata": "4.0.0", "pike": "5.0.1", "queens": "6.0.0"}[release]
+    expected_tag = {"ocata": "4.0.0", "pike": "5.0.1", "queens": "6.0.0", "2025.1": "2025.1-ubuntu-noble"}[release]
     jobs_before = {job["metadata"]["name"] for job in lifecycle.get("jobs")}
     result = lifecycle.deploy(release)
     assert "has been upgraded" in result.stdout
@@ -151,7 +154,7 @@ def test_upgrade_to_the_next_release(lifecycle: Lifecycle, previous: str, releas
     assert jobs_after and jobs_after.isdisjoint(jobs_before)  # a new image: a new Job, the old one removed
     lifecycle.revisions[release] = lifecycle.revisions[previous] + 1
     ports = {p["port"] for p in lifecycle.cp.kubectl_json("get", "service", "oaas-keystone-api", "-n", lifecycle.namespace)["spec"]["ports"]}
-    assert (35357 in ports) is (release != "queens")
+    assert (35357 in ports) is (release in ("ocata", "pike"))
 
 
 def test_rollback_to_the_previous_revision(lifecycle: Lifecycle) -> None:
@@ -177,7 +180,7 @@ def test_values_that_break_the_rules_are_refused(lifecycle: Lifecycle, setting: 
     revision_before = json.loads(lifecycle.helm("history", "oaas", "-o", "json").stdout)[-1]["revision"]
     flag = "--set-string" if "three" in setting else "--set"
     name = "oaas" if command == "upgrade" else "refused"
-    result = lifecycle.helm(command, name, str(lifecycle.charts["queens"]), "-f", str(lifecycle.values), flag, setting, check=False)
+    result = lifecycle.helm(command, name, str(lifecycle.charts[RELEASES[-1]]), "-f", str(lifecycle.values), flag, setting, check=False)
     assert result.returncode != 0
     message = result.stderr
     assert "values don't meet the specifications of the schema" in message, message
@@ -187,7 +190,7 @@ def test_values_that_break_the_rules_are_refused(lifecycle: Lifecycle, setting: 
 
 
 def test_scale_quorum_services_from_3_to_5(lifecycle: Lifecycle) -> None:
-    lifecycle.deploy("queens", "--set", "global.replicas.galera=5", "--set", "global.replicas.rabbitmq=5")
+    lifecycle.deploy(RELEASES[-1], "--set", "global.replicas.galera=5", "--set", "global.replicas.rabbitmq=5")
     assert_everything_up(lifecycle)
     for service in ("galera", "rabbitmq"):
         sts = lifecycle.cp.kubectl_json("get", "statefulset", f"oaas-{service}-server", "-n", lifecycle.namespace)
@@ -200,6 +203,7 @@ def test_scale_quorum_services_from_3_to_5(lifecycle: Lifecycle) -> None:
     assert len(backends) == 5 and sum(line.endswith("backup") for line in backends) == 4
     transport = re.search(r"transport_url = (\S+)", lifecycle.configmap("keystone", "keystone.conf")).group(1)
     assert transport.count("@oaas-rabbitmq-server-") == 5
+    assert lifecycle.configmap("rabbitmq", "rabbitmq.conf").count("cluster_formation.classic_config.nodes.") == 5
     pods = {pod["spec"]["nodeName"] for pod in lifecycle.get("pods", "-l", "app.kubernetes.io/name=galera,app.kubernetes.io/component=server")}
     assert len(pods) == 5  # required anti-affinity: one member per controller node
     assert lifecycle.secret_data() == lifecycle.secrets_at_install

@@ -1,0 +1,33 @@
+"""Create a service's database and user if missing, and (re)set the user's password.
+
+Shared by every OpenStack blueprint (configFiles.<key>.shared: db-init.py). Runs with the Python and
+PyMySQL of the service's own image (Python 2 in the oldest releases): no f-strings. Everything comes
+from the environment: DB_HOST, DB_PORT, DB_ROOT_PASSWORD, DB_NAME, DB_USER, DB_PASSWORD and
+optionally DB_WAIT_SECONDS. Idempotent.
+"""
+import os
+import sys
+import time
+
+import pymysql
+
+env = os.environ
+deadline = time.time() + int(env.get("DB_WAIT_SECONDS", "600"))
+while True:
+    try:
+        connection = pymysql.connect(host=env["DB_HOST"], port=int(env["DB_PORT"]), user="root",
+                                     password=env["DB_ROOT_PASSWORD"], connect_timeout=5)
+        break
+    except pymysql.err.OperationalError as error:
+        if time.time() > deadline:
+            sys.exit("gave up waiting for the database at %s:%s: %s" % (env["DB_HOST"], env["DB_PORT"], error))
+        print("waiting for the database at %s:%s: %s" % (env["DB_HOST"], env["DB_PORT"], error))
+        time.sleep(5)
+name, user = env["DB_NAME"], env["DB_USER"]
+with connection.cursor() as cursor:
+    cursor.execute("CREATE DATABASE IF NOT EXISTS `%s` CHARACTER SET utf8" % name)
+    for host in ("%", "localhost"):
+        cursor.execute("GRANT ALL PRIVILEGES ON `%s`.* TO %%s@%%s IDENTIFIED BY %%s" % name,
+                       (user, host, env["DB_PASSWORD"]))
+connection.commit()
+print("database %s and user %s are ready" % (name, user))
