@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 RELEASE ?= queens
 STAMP := $(VENV)/.installed
 
-.PHONY: setup build test unit lint tools e2e bench docs check-generated clean help
+.PHONY: setup build test unit lint tools e2e bench bench-compare docs check-generated clean help
 
 help:
 	@echo "make build    set up and build generated-charts/oaas (RELEASE=$(RELEASE))"
@@ -57,3 +57,10 @@ check-generated: setup
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis .check-generated
+
+# Speed and size, against baselines measured in the same run (not part of `make test`).
+bench: setup tools
+	$(BIN)/python bench/bench.py
+
+bench-compare: setup tools
+	$(BIN)/python bench/bench.py --compare $(BASE)

@@ -10,7 +10,7 @@ from typing import Any, Callable
 
 from chartgen import checks, render
 from chartgen.checks.context import Context
-from chartgen.config import COMMON_OVERLAY, BuildConfig, release_files
+from chartgen.config import COMMON_OVERLAY, BuildConfig, ordered_releases, release_files
 from chartgen.diagnostics import ChartgenError, Diagnostic, raise_if_any
 from chartgen.load import Document, Path as DataPath, load_file
 from chartgen.merge import Merged, Patch, merge
@@ -63,7 +63,7 @@ def load_inputs(config: BuildConfig) -> Inputs:
         raise ChartgenError([_diagnostic(config, config.blueprints, "CG502", "no blueprints/ folder here (run chartgen in the project folder)")])
     releases = release_files(config.root)
     if config.release not in releases:
-        known = ", ".join(releases) or "none"
+        known = ", ".join(ordered_releases(config.root)) or "none"
         raise ChartgenError([_diagnostic(config, config.values / f"{config.release}.yaml", "CG501", f"unknown release {config.release!r} (known: {known})")])
     common_path = config.values / COMMON_OVERLAY
     if not common_path.is_file():
@@ -143,8 +143,11 @@ def merge_inputs(blueprints: dict[str, Document], inputs: Inputs) -> Merged:
     merged, problems = merge(patches(blueprints, inputs))
     raise_if_any(problems)
     locate = merged_locator(merged)
+    # A service no overlay touched is its blueprint, validated already: check only the patched ones.
+    patched = {name for doc in (inputs.common, inputs.release, *inputs.sites) for name in doc.data.get("services", {})}
     for name, spec in sorted(merged.tree.get("services", {}).items()):
-        problems += validate(spec, "blueprint", locate, prefix=("services", name))
+        if name in patched:
+            problems += validate(spec, "blueprint", locate, prefix=("services", name))
     problems += validate(merged.tree.get("global", {}), "global", locate, prefix=("global",))
     raise_if_any(problems)
     return merged

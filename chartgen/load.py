@@ -62,7 +62,9 @@ def load_file(path: FsPath, display: str | None = None) -> Document:
 
 def load_text(text: str, file: str) -> Document:
     try:
-        root = YAML(typ="rt").compose(text)
+        # typ="safe" composes with ruamel.yaml.clib's C parser (about 9x faster than the pure parser);
+        # nodes keep their marks either way.
+        root = YAML(typ="safe").compose(text)
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
@@ -124,7 +126,7 @@ class _Builder:
                 continue
             first_seen[key] = _pos(key_node)
             self.keys[path + (key,)] = _pos(key_node)
-            if isinstance(value_node, ScalarNode) and _tag(value_node) == _TAG + "null" and value_node.value == "":
+            if isinstance(value_node, ScalarNode) and _tag(value_node) == _TAG + "null" and value_node.value in ("", None):
                 # `key:` with nothing after it: the empty node has no place of its own; point at the key.
                 self.problems.append(Diagnostic(self.file, *_pos(key_node), "CG104", f"{key!r} has no value: give one, or delete the key with {{$delete: true}}"))
                 result[key] = None
@@ -133,7 +135,7 @@ class _Builder:
         return result
 
     def scalar(self, node: ScalarNode, path: Path) -> Any:
-        tag, text, plain = _tag(node), node.value, node.style is None
+        tag, text, plain = _tag(node), node.value, not node.style  # C parser: "" for plain, Python: None
         if plain and tag == _TAG + "str" and (_YAML11_BOOL.fullmatch(text) or _YAML11_SEXAGESIMAL.fullmatch(text)):
             self.problem(node, "CG103", f"ambiguous scalar {text!r}: YAML 1.1 reads it as a bool or number; quote it")
             return text

@@ -181,9 +181,10 @@ class _LayerMerge:
                 base[key] = self.fresh(cursor.child(key), value)
         return base
 
-    def replace(self, _config: Merger, cursor: _Cursor, _base: Any, patch: Any) -> Any:
+    def replace(self, _config: Merger, cursor: _Cursor, base: Any, patch: Any) -> Any:
         value = copy.deepcopy(patch)
-        self.forget_below(cursor.merged)
+        if isinstance(base, (dict, list)) and base:  # only a container had paths below it
+            self.forget_below(cursor.merged)
         self.record(cursor.merged, cursor.source, value)
         return value
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from ruamel.yaml import YAML
 
-from conftest import ROOT, run_chartgen
+from helpers import ROOT, run_chartgen
 
 TOOLS = ROOT / ".tools" / "bin"
 

@@ -6,7 +6,7 @@ import re
 import pytest
 
 from chartgen import __version__
-from conftest import RELEASES, run_chartgen
+from helpers import RELEASES, run_chartgen
 
 
 def test_version() -> None:

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from conftest import ROOT, run_chartgen, tree_bytes
+from helpers import ROOT, run_chartgen, tree_bytes
 
 
 def test_two_builds_are_byte_identical(tmp_path: Path) -> None:

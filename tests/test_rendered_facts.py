@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import RELEASES
+from helpers import RELEASES
 from helmrender import built, config_file, find, objects, template
 
 pytestmark = pytest.mark.tools
