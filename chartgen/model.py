@@ -82,6 +82,7 @@ class ConfigFile:
     options: Any
     computed: str | None
     placeholders: tuple[str, ...]
+    shared: str | None = None  # a script of chartgen/shared, placed once in the library chart
 
     @property
     def needs_rendering(self) -> bool:
@@ -165,6 +166,7 @@ class Workload:
     key: ValuesKey
     name: DnsLabel  # kebab of the key, the suffix of every object name
     kind: str  # Deployment | StatefulSet | DaemonSet | Job
+    service: str  # the service it belongs to
     description: str
     image: Image
     command: tuple[str, ...]
@@ -197,6 +199,11 @@ class Workload:
     def template(self) -> str:
         """The archetype template that emits this workload."""
         return f"archetypes/{self.kind.lower()}.yaml.j2"
+
+    @property
+    def define_prefix(self) -> str:
+        """Prefix of the named templates of this workload (unique in the whole umbrella)."""
+        return f"{self.service}.{'jobs.' if self.kind == 'Job' else ''}{self.key}"
 
     @property
     def headless_name_suffix(self) -> str:

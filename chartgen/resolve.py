@@ -6,7 +6,6 @@ that follow from compile-time inputs are decided here, so templates only place v
 
 from __future__ import annotations
 
-from importlib import resources
 from typing import Any, Callable
 
 from chartgen.diagnostics import Diagnostic
@@ -105,8 +104,10 @@ class _Resolver:
 
     # --- config files ----------------------------------------------------------------------------
     def config_file(self, key: str, spec: dict[str, Any], scope: Scope, path: Path) -> ConfigFile:
+        if "shared" in spec:  # one copy in the library chart, not one per service
+            return ConfigFile(ValuesKey(key), spec["fileName"], "text", spec.get("description", ""), "", None, (), spec["shared"])
         if spec["format"] == "text":
-            content = shared_file(spec["shared"]) if "shared" in spec else spec["content"]
+            content = spec["content"]
             computed = compile_string(content, scope, self.at(path + ("content",))) if has_reference(content) else None
             plain: Any = "" if computed else content
             found = placeholders(content)
@@ -145,6 +146,7 @@ class _Resolver:
             self.at(path + ("image",))(f"no image {spec['image']!r} in images (has: {', '.join(sorted(images))})")
             image = next(iter(images.values()))
         common = dict(
+            service=service,
             key=ValuesKey(key),
             name=kebab(key),
             description=spec.get("description", ""),
@@ -286,11 +288,6 @@ class _Resolver:
         if spec is None:
             return None
         return Persistence(spec["mountPath"], spec["size"], tuple(spec.get("accessModes", ["ReadWriteOnce"])), spec.get("storageClass"))
-
-
-def shared_file(name: str) -> str:
-    """A script shipped with chartgen for every blueprint to use (chartgen/shared/)."""
-    return resources.files("chartgen.shared").joinpath(name).read_text(encoding="utf-8")
 
 
 def _literal(value: Any) -> str:

@@ -50,16 +50,27 @@ def write_tree(files: dict[str, str], out: Path) -> WriteReport:
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=out.parent))
     try:
+        made: set[Path] = set()
         for name in sorted(files):
             target = staging / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(files[name].encode("utf-8"))
-            os.chmod(target, 0o644)
+            if target.parent not in made:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                made.add(target.parent)
+            _write(target, files[name].encode("utf-8"))
         _swap(staging, out)
     finally:
         if staging.exists():
             shutil.rmtree(staging)
     return report
+
+
+def _write(target: Path, data: bytes) -> None:
+    descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        os.fchmod(descriptor, 0o644)  # whatever the umask: the same bytes and modes on every machine
+        os.write(descriptor, data)
+    finally:
+        os.close(descriptor)
 
 
 def _swap(staging: Path, out: Path) -> None:
