@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from chartgen import checks, render
+from chartgen.cache import KnownValid
 from chartgen.checks.context import Context
 from chartgen.config import COMMON_OVERLAY, BuildConfig, ordered_releases, release_files
 from chartgen.diagnostics import ChartgenError, Diagnostic, raise_if_any
@@ -80,12 +81,12 @@ def load_inputs(config: BuildConfig) -> Inputs:
 
 
 # --- stage 2: validate inputs -------------------------------------------------------------------------
-def validate_inputs(config: BuildConfig, inputs: Inputs) -> dict[str, Document]:
+def validate_inputs(config: BuildConfig, inputs: Inputs, known: KnownValid) -> dict[str, Document]:
     """Schema-check every file; return the blueprints by service name."""
     problems: list[Diagnostic] = []
     by_name: dict[str, Document] = {}
     for doc in inputs.blueprints:
-        problems += validate(doc.data, "blueprint", document_locator(doc))
+        problems += validate(doc.data, "blueprint", document_locator(doc), known=known)
         name = doc.data.get("service")
         if isinstance(name, str):
             if name in by_name:
@@ -94,7 +95,7 @@ def validate_inputs(config: BuildConfig, inputs: Inputs) -> dict[str, Document]:
             else:
                 by_name[name] = doc
     for doc in (inputs.common, inputs.release, *inputs.sites):
-        problems += validate(doc.data, "overlay", document_locator(doc))
+        problems += validate(doc.data, "overlay", document_locator(doc), known=known)
         for service in doc.data.get("services", {}) if isinstance(doc.data.get("services"), dict) else {}:
             if service not in by_name:
                 line, col = doc.position(("services", service), key=True)
@@ -139,7 +140,7 @@ def merged_locator(merged: Merged) -> Callable[[DataPath, bool], tuple[str, int,
     return locate
 
 
-def merge_inputs(blueprints: dict[str, Document], inputs: Inputs) -> Merged:
+def merge_inputs(blueprints: dict[str, Document], inputs: Inputs, known: KnownValid) -> Merged:
     merged, problems = merge(patches(blueprints, inputs))
     raise_if_any(problems)
     locate = merged_locator(merged)
@@ -147,8 +148,8 @@ def merge_inputs(blueprints: dict[str, Document], inputs: Inputs) -> Merged:
     patched = {name for doc in (inputs.common, inputs.release, *inputs.sites) for name in doc.data.get("services", {})}
     for name, spec in sorted(merged.tree.get("services", {}).items()):
         if name in patched:
-            problems += validate(spec, "blueprint", locate, prefix=("services", name))
-    problems += validate(merged.tree.get("global", {}), "global", locate, prefix=("global",))
+            problems += validate(spec, "blueprint", locate, prefix=("services", name), known=known)
+    problems += validate(merged.tree.get("global", {}), "global", locate, prefix=("global",), known=known)
     raise_if_any(problems)
     return merged
 
@@ -156,9 +157,13 @@ def merge_inputs(blueprints: dict[str, Document], inputs: Inputs) -> Merged:
 # --- the whole compile ------------------------------------------------------------------------------------
 def compile_release(config: BuildConfig, timings: dict[str, float] | None = None) -> Compiled:
     clock = _Clock(timings)
+    known = KnownValid()
     inputs = clock("load", load_inputs, config)
-    blueprints = clock("validate", validate_inputs, config, inputs)
-    merged = clock("merge", merge_inputs, blueprints, inputs)
+    try:
+        blueprints = clock("validate", validate_inputs, config, inputs, known)
+        merged = clock("merge", merge_inputs, blueprints, inputs, known)
+    finally:
+        known.save()  # what passed stays known, even when something else failed
     header = inputs.release.data["release"]
     release = Release(header["name"], header["released"], header["description"])
     umbrella, problems = clock("resolve", resolve, merged, release)

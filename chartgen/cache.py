@@ -65,3 +65,41 @@ def remember(out: Path, key: str, files: dict[str, str]) -> None:
         os.replace(temporary, path)
     except OSError:
         pass
+
+
+class KnownValid:
+    """Digests of documents that passed their schema before (schema name + canonical JSON), so
+    unchanged blueprints and overlays skip JSON Schema validation, the slowest stage, next time."""
+
+    def __init__(self, path: Path | None = None):
+        self.path = path or (_folder().parent / "known-valid.json")
+        try:
+            self.digests: set[str] = set(json.loads(self.path.read_text(encoding="utf-8")))
+        except (OSError, ValueError):
+            self.digests = set()
+        self.added: set[str] = set()
+
+    @staticmethod
+    def digest(schema: str, data: object) -> str:
+        text = json.dumps([schema, data], sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+    def __contains__(self, digest: str) -> bool:
+        return digest in self.digests
+
+    def add(self, digest: str) -> None:
+        if digest not in self.digests:
+            self.digests.add(digest)
+            self.added.add(digest)
+
+    def save(self, limit: int = 20000) -> None:
+        if not self.added:
+            return
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            kept = sorted(self.added) + sorted(self.digests - self.added)
+            temporary = self.path.with_suffix(f".{os.getpid()}.tmp")
+            temporary.write_text(json.dumps(kept[:limit]), encoding="utf-8")
+            os.replace(temporary, self.path)
+        except OSError:
+            pass

@@ -27,7 +27,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from chartgen.model import kebab
+from chartgen.model import kebab, service_type
 
 REFERENCE = re.compile(r"\$\{([a-z]+)(?::([^}]*))?\}")
 PLACEHOLDER = re.compile(r"\$\(([A-Z_][A-Z0-9_]*)\)")
@@ -147,7 +147,7 @@ def _members(service: str, component_key: str, component: dict[str, Any], port_n
     if not form:
         form = "[host]:[port]" if port_name else "[host]"
     port = str(ports[port_name]["port"]) if port_name else ""
-    governing = "" if component.get("service", "Headless" if component["kind"] == "StatefulSet" else "ClusterIP") == "Headless" else "-headless"
+    governing = "" if service_type(component) == "Headless" else "-headless"
     return (
         f'(include "oaas-lib.endpoints.members" (dict "context" $ "service" {go_string(service)}'
         f' "component" {go_string(kebab(component_key))} "governing" {go_string(governing)} "replicas" {count}'

@@ -37,6 +37,16 @@ def camel(name: str) -> str:
     return head + "".join(part[:1].upper() + part[1:] for part in rest)
 
 
+def service_type(component: dict[str, Any]) -> str:
+    """The Service in front of a component (blueprint `service`), by default Headless for
+    StatefulSets (stable pod names), ClusterIP for others, and none when no port is exposed."""
+    if "service" in component:
+        return component["service"]
+    if not any(port.get("expose", True) for port in component.get("ports", {}).values()):
+        return "None"
+    return "Headless" if component["kind"] == "StatefulSet" else "ClusterIP"
+
+
 def kebab(name: str) -> DnsLabel:
     """camelCase -> kebab-case: the component `ovsAgent` names objects `...-ovs-agent`."""
     return DnsLabel(re.sub(r"(?<!^)(?=[A-Z])", "-", name).lower())
@@ -146,6 +156,7 @@ class Security:
     run_as_non_root: bool
     read_only_root_filesystem: bool
     privileged: bool
+    host_network: bool
     capabilities: tuple[str, ...]
     writable_paths: tuple[str, ...]
     host_paths: tuple[tuple[str, str, str, bool, str], ...]  # (key, path, mountPath, readOnly, type)

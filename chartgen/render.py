@@ -7,8 +7,10 @@ One Jinja environment, built once: strict (StrictUndefined), with bracket delimi
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -79,6 +81,8 @@ def rendered_names(w: Workload) -> list[str]:
 def environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FunctionLoader(_load_template),
+        # Compiled templates are kept between runs (keyed by the template's source checksum).
+        bytecode_cache=_bytecode_cache(),
         undefined=jinja2.StrictUndefined,
         autoescape=False,
         keep_trailing_newline=True,
@@ -94,6 +98,15 @@ def environment() -> jinja2.Environment:
     env.filters.update(go=go_string, camel=camel)
     env.globals.update(volume_mounts=volume_mounts, volumes=volumes, rendered_names=rendered_names)
     return env
+
+
+def _bytecode_cache() -> jinja2.BytecodeCache | None:
+    folder = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "chartgen" / "jinja"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None  # a read-only home only costs speed
+    return jinja2.FileSystemBytecodeCache(str(folder))
 
 
 def _load_template(name: str) -> str:

@@ -39,6 +39,7 @@ from chartgen.model import (
     Wait,
     Workload,
     kebab,
+    service_type,
 )
 
 _PROBE_TIMING = ("initialDelaySeconds", "periodSeconds", "timeoutSeconds", "failureThreshold")
@@ -177,7 +178,7 @@ class _Resolver:
                 Port(name, port["port"], port.get("protocol", "TCP"), port.get("nodePort"), port.get("expose", True))
                 for name, port in sorted(spec.get("ports", {}).items(), key=lambda item: item[1]["port"])
             ),
-            service_type=spec.get("service", "Headless" if kind == "StatefulSet" else "ClusterIP"),
+            service_type=service_type(spec),
             probes=tuple((name, self.probe(probe, spec, path + ("probes", name))) for name, probe in sorted(spec["probes"].items())),
             anti_affinity=spec.get("antiAffinity", "preferred"),
             persistence=self.persistence(spec.get("persistence")),
@@ -262,6 +263,7 @@ class _Resolver:
             run_as_non_root=spec.get("runAsNonRoot", True),
             read_only_root_filesystem=spec.get("readOnlyRootFilesystem", True),
             privileged=spec.get("privileged", False),
+            host_network=spec.get("hostNetwork", False),
             capabilities=tuple(spec.get("capabilities", [])),
             writable_paths=tuple(spec.get("writablePaths", [])),
             host_paths=tuple(

@@ -12,9 +12,7 @@ from functools import cache
 from importlib import resources
 from typing import Any, Callable, Iterator
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError, best_match
-
+from chartgen.cache import KnownValid
 from chartgen.diagnostics import Diagnostic
 from chartgen.load import Document, Path
 
@@ -37,7 +35,17 @@ def schema(name: str) -> dict[str, Any]:
 
 
 @cache
-def _validator(name: str) -> Draft202012Validator:
+def _schema_digest(name: str) -> str:
+    """Names the schema by its content, so an edited schema never trusts an old verdict."""
+    import hashlib
+
+    return hashlib.sha256(json.dumps(schema(name), sort_keys=True).encode()).hexdigest()
+
+
+@cache
+def _validator(name: str) -> Any:
+    from jsonschema import Draft202012Validator  # imported when a document is new: it is slow to load
+
     return Draft202012Validator(schema(name))
 
 
@@ -45,18 +53,27 @@ def document_locator(doc: Document) -> Locator:
     return lambda path, key: (doc.file, *doc.position(path, key=key))
 
 
-def validate(data: Any, schema_name: str, locate: Locator, prefix: Path = ()) -> list[Diagnostic]:
-    """All schema violations of `data`, positioned; `prefix` is where `data` sits in its file."""
+def validate(data: Any, schema_name: str, locate: Locator, prefix: Path = (), known: KnownValid | None = None) -> list[Diagnostic]:
+    """All schema violations of `data`, positioned; `prefix` is where `data` sits in its file.
+    `known` remembers documents that passed before, which are not checked again."""
+    digest = KnownValid.digest(_schema_digest(schema_name), data) if known is not None else ""
+    if known is not None and digest in known:
+        return []
     root = schema(schema_name)
-    return [
+    found = [
         diag
         for error in _validator(schema_name).iter_errors(data)
         for diag in _diagnose(error, locate, prefix, root)
     ]
+    if known is not None and not found:
+        known.add(digest)
+    return found
 
 
-def _diagnose(error: ValidationError, locate: Locator, prefix: Path, root: dict[str, Any]) -> Iterator[Diagnostic]:
+def _diagnose(error: Any, locate: Locator, prefix: Path, root: dict[str, Any]) -> Iterator[Diagnostic]:
     if error.validator in ("oneOf", "anyOf") and error.context:
+        from jsonschema.exceptions import best_match
+
         # Name the alternative that came closest rather than "not valid under any of the given schemas".
         error = best_match(error.context)
     path: Path = prefix + tuple(error.absolute_path)
@@ -101,7 +118,7 @@ def _known_properties(subschema: dict[str, Any], root: dict[str, Any]) -> set[st
     return names
 
 
-def _unexpected_keys(error: ValidationError, allowed: set[str]) -> list[str]:
+def _unexpected_keys(error: Any, allowed: set[str]) -> list[str]:
     if isinstance(error.instance, dict):
         names = [key for key in error.instance if key not in allowed]
         quoted = set(re.findall(r"'([^']+)'", error.message))
@@ -117,7 +134,7 @@ def _hint(allowed: set[str], name: str) -> str:
     return f" (did you mean {close[0]!r}?)" if close else (f" (allowed: {', '.join(known)})" if known and len(known) <= 12 else "")
 
 
-def _short(error: ValidationError) -> str:
+def _short(error: Any) -> str:
     keyword, value, instance = error.validator, error.validator_value, error.instance
     if keyword == "enum":
         return f"{instance!r} is not one of {', '.join(map(repr, value))}"

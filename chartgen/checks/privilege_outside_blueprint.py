@@ -1,6 +1,6 @@
 """Privilege is declared in a service's blueprint, never granted by an overlay.
 
-`security.privileged: true`, added capabilities, host paths and `runAsNonRoot: false` must come
+`security.privileged: true`, `hostNetwork: true`, added capabilities, host paths and `runAsNonRoot: false` must come
 from `blueprints/<service>.yaml`, where the reason can be read next to it. A release or site
 overlay may take privilege away, not add it.
 
@@ -23,7 +23,9 @@ CODE = "CG409"
 
 
 def _grants(field: str, value: Any) -> bool:
-    return {"privileged": value is True, "runAsNonRoot": value is False, "capabilities": bool(value), "hostPaths": bool(value)}.get(field, False)
+    grants = {"privileged": value is True, "hostNetwork": value is True, "runAsNonRoot": value is False,
+              "capabilities": bool(value), "hostPaths": bool(value)}
+    return grants.get(field, False)
 
 
 def check(context: Context) -> Iterator[Diagnostic]:

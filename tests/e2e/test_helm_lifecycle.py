@@ -95,19 +95,43 @@ def lifecycle(request: pytest.FixtureRequest, control_plane: ControlPlane, built
     return Lifecycle(control_plane, major, namespace, built_charts, values, work / "helm-home")
 
 
-def assert_everything_up(life: Lifecycle) -> None:
+def assert_everything_up(life: Lifecycle, timeout: float = 120) -> None:
+    """Every Deployment and StatefulSet fully ready, every Job complete, every claim Bound.
+
+    helm's --wait accepts a Deployment with maxUnavailable pods still rolling (one-pod-per-node
+    components roll with maxUnavailable 1), so the last pod may come up just after helm returns."""
+    deadline = time.monotonic() + timeout
+    while True:
+        problems = everything_up_problems(life)
+        if not problems or time.monotonic() > deadline:
+            break
+        time.sleep(2)
+    assert not problems, problems
+
+
+def everything_up_problems(life: Lifecycle) -> list[str]:
+    problems = []
     for kind in ("deployments", "statefulsets"):
         for item in life.get(kind):
             spec, status = item["spec"], item.get("status", {})
-            assert status.get("readyReplicas", 0) == spec["replicas"], f"{kind}/{item['metadata']['name']}: {status}"
+            if status.get("readyReplicas", 0) != spec["replicas"] or status.get("updatedReplicas", 0) != spec["replicas"]:
+                problems.append(f"{kind}/{item['metadata']['name']}: {status.get('readyReplicas', 0)}/{spec['replicas']} ready")
     jobs = life.get("jobs")
-    assert jobs, "no Job ran"
-    for job in jobs:
-        assert job.get("status", {}).get("succeeded", 0) >= 1, f"job/{job['metadata']['name']} not complete: {job.get('status')}"
+    if not jobs:
+        problems.append("no Job ran")
+    problems += [f"job/{job['metadata']['name']} not complete" for job in jobs if job.get("status", {}).get("succeeded", 0) < 1]
     claims = life.get("pvc")
-    assert len(claims) >= 9
-    for claim in claims:
-        assert claim["status"]["phase"] == "Bound", f"pvc/{claim['metadata']['name']} is {claim['status']['phase']}"
+    if len(claims) < 9:
+        problems.append(f"only {len(claims)} claims")
+    problems += [f"pvc/{c['metadata']['name']} is {c['status']['phase']}" for c in claims if c["status"]["phase"] != "Bound"]
+    return problems
+
+
+def assert_secrets_kept(life: Lifecycle) -> None:
+    """Every generated Secret seen so far is byte-identical; those of newly enabled services join."""
+    now = life.secret_data()
+    assert {name: now.get(name) for name in life.secrets_at_install} == life.secrets_at_install
+    life.secrets_at_install.update(now)
 
 
 def workload_images(life: Lifecycle) -> dict[str, set[str]]:
@@ -150,7 +174,7 @@ def test_upgrade_to_the_next_release(lifecycle: Lifecycle, previous: str, releas
     assert_everything_up(lifecycle)
     images = workload_images(lifecycle)
     assert tags(images) == {expected_tag}, images  # templates and running pods rolled to the new images
-    assert lifecycle.secret_data() == lifecycle.secrets_at_install  # passwords, fernet keys, cookie: byte-identical
+    assert_secrets_kept(lifecycle)  # passwords, fernet keys, cookie: byte-identical
     jobs_after = {job["metadata"]["name"] for job in lifecycle.get("jobs")}
     assert jobs_after and jobs_after.isdisjoint(jobs_before)  # a new image: a new Job, the old one removed
     lifecycle.revisions[release] = lifecycle.revisions[previous] + 1
@@ -163,7 +187,7 @@ def test_rollback_to_the_previous_revision(lifecycle: Lifecycle) -> None:
     lifecycle.helm("rollback", "oaas", str(target), "--wait", "--wait-for-jobs", "--timeout", TIMEOUT)
     assert_everything_up(lifecycle)
     assert tags(workload_images(lifecycle)) == {"5.0.1"}
-    assert lifecycle.secret_data() == lifecycle.secrets_at_install
+    assert_secrets_kept(lifecycle)
     ports = {p["port"] for p in lifecycle.cp.kubectl_json("get", "service", "oaas-keystone-api", "-n", lifecycle.namespace)["spec"]["ports"]}
     assert 35357 in ports
     history = json.loads(lifecycle.helm("history", "oaas", "-o", "json").stdout)
@@ -207,7 +231,7 @@ def test_scale_quorum_services_from_3_to_5(lifecycle: Lifecycle) -> None:
     assert lifecycle.configmap("rabbitmq", "rabbitmq.conf").count("cluster_formation.classic_config.nodes.") == 5
     pods = {pod["spec"]["nodeName"] for pod in lifecycle.get("pods", "-l", "app.kubernetes.io/name=galera,app.kubernetes.io/component=server")}
     assert len(pods) == 5  # required anti-affinity: one member per controller node
-    assert lifecycle.secret_data() == lifecycle.secrets_at_install
+    assert_secrets_kept(lifecycle)
 
 
 def test_release_record_is_small(lifecycle: Lifecycle) -> None:
