@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from chartgen import checks
 from chartgen.config import find_root
 from chartgen.diagnostics import codes_markdown

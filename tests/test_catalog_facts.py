@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from helmrender import built, find, objects
+from helmrender import built, objects
 from helpers import RELEASES
 
 pytestmark = pytest.mark.tools

@@ -16,7 +16,7 @@ import pytest
 # Import controlplane.py by path, whatever pytest's rootdir/import mode is.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from controlplane import REPO, ControlPlane  # noqa: E402
+from controlplane import E2E_REPORT, REPO, ControlPlane  # noqa: E402
 
 BUILD_SCRIPT = REPO / "tools" / "build-control-plane.sh"
 
@@ -76,5 +76,7 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 
 def pytest_terminal_summary(terminalreporter) -> None:  # noqa: ANN001 - pytest's own type
     """The total time of the e2e stage (setup, calls and teardown of every e2e test)."""
+    for line in E2E_REPORT:
+        terminalreporter.write_line(line)
     if _E2E_SECONDS:
         terminalreporter.write_line(f"e2e stage: {sum(_E2E_SECONDS):.0f}s over {len(_E2E_SECONDS) // 3} tests")

@@ -52,6 +52,10 @@ LOG_TAIL_LINES = 40
 NOT_READY_TAINTS = {"node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"}
 
 
+# Lines the e2e tests want in the terminal summary (sizes, times), printed by conftest.py.
+E2E_REPORT: list[str] = []
+
+
 class ControlPlaneError(RuntimeError):
     """The control plane could not start or a call to it failed."""
 
