@@ -315,3 +315,48 @@ def lint(release: str, all_releases: bool, overlays: tuple[str, ...], chart: str
                     click.echo("\n".join("     " + line for line in check.output.splitlines()[-40:]), err=True)
             click.echo(f"{label}: {sum(c.ok for c in checks)} of {len(checks)} checks passed")
     sys.exit(EXIT_VERIFY_FAILED if failed else EXIT_OK)
+
+
+@main.command()
+@release_option
+@overlay_option
+@click.option("--format", "output_format", type=click.Choice(["dot", "mermaid", "json", "svg"]), default="dot", show_default=True)
+@_guarded
+def graph(release: str, overlays: tuple[str, ...], output_format: str) -> None:
+    """Print the service dependency graph the compiler uses (an arrow points at what a service
+    needs). svg needs Graphviz's `dot` on PATH.
+
+    \b
+    Example:
+      chartgen graph --release queens --format mermaid
+      chartgen graph --release queens --format svg > graph.svg
+    """
+    import shutil
+    import subprocess
+
+    from chartgen.build import compile_release
+
+    umbrella = compile_release(_config(release, overlays)).umbrella
+    services = [umbrella.service(name) for name in umbrella.order]
+    if output_format == "json":
+        click.echo(json.dumps({"release": release, "order": list(umbrella.order),
+                               "services": {s.name: {"enabled": s.enabled, "dependsOn": list(s.depends_on)} for s in services}}, indent=2))
+        return
+    if output_format == "mermaid":
+        lines = ["graph TD"] + [f"  {s.name}[{s.name}]" if s.enabled else f"  {s.name}[{s.name} - disabled]" for s in services]
+        lines += [f"  {s.name} --> {dependency}" for s in services for dependency in s.depends_on]
+        click.echo("\n".join(lines))
+        return
+    lines = [f'digraph "oaas-{release}" {{', "  rankdir=BT;", "  node [shape=box, fontname=Helvetica];"]
+    lines += [f'  "{s.name}"{"" if s.enabled else " [style=dashed]"};' for s in services]
+    lines += [f'  "{s.name}" -> "{dependency}";' for s in services for dependency in s.depends_on]
+    dot_text = "\n".join(lines + ["}"]) + "\n"
+    if output_format == "dot":
+        click.echo(dot_text, nl=False)
+        return
+    dot = shutil.which("dot")
+    if dot is None:
+        click.echo("chartgen graph: --format svg needs Graphviz (`dot` is not on PATH; on Debian: apt-get install graphviz); "
+                   "use --format dot or mermaid instead", err=True)
+        sys.exit(EXIT_BAD_INPUT)
+    click.echo(subprocess.run([dot, "-Tsvg"], input=dot_text, capture_output=True, text=True, check=True).stdout, nl=False)

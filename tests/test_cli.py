@@ -13,7 +13,7 @@ def test_version() -> None:
     assert run_chartgen("--version").stdout.strip() == f"chartgen, version {__version__}"
 
 
-@pytest.mark.parametrize("command", ["build", "validate", "releases", "services", "explain", "lint"])
+@pytest.mark.parametrize("command", ["build", "validate", "releases", "services", "explain", "lint", "graph"])
 def test_every_command_has_help_with_an_example(command: str) -> None:
     result = run_chartgen(command, "--help")
     assert result.code == 0 and "Example:" in result.stdout and f"chartgen {command}" in result.stdout
@@ -79,3 +79,15 @@ def test_site_overlay_changes_the_build(tmp_path) -> None:
 
 def test_usage_error_exits_2() -> None:
     assert run_chartgen("build", "--no-such-option").code == 2
+
+
+def test_graph_is_the_dependency_graph() -> None:
+    graph = json.loads(run_chartgen("graph", "--release", "queens", "--format", "json", check=True).stdout)
+    assert graph["services"]["keystone"]["dependsOn"] == ["galera", "memcached", "rabbitmq"]
+    order = graph["order"]
+    for name, service in graph["services"].items():
+        assert all(order.index(dependency) < order.index(name) for dependency in service["dependsOn"])
+    dot = run_chartgen("graph", "--release", "queens", check=True).stdout
+    assert dot.startswith('digraph "oaas-queens" {') and '"keystone" -> "galera";' in dot
+    mermaid = run_chartgen("graph", "--release", "queens", "--format", "mermaid", check=True).stdout
+    assert mermaid.splitlines()[0] == "graph TD" and "  nova --> keystone" in mermaid.splitlines()
