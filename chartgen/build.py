@@ -13,7 +13,7 @@ from chartgen.cache import KnownValid
 from chartgen.checks.context import Context
 from chartgen.config import COMMON_OVERLAY, BuildConfig, ordered_releases, release_files
 from chartgen.diagnostics import ChartgenError, Diagnostic, raise_if_any
-from chartgen.load import Document, Path as DataPath, load_file
+from chartgen.load import Document, load_file
 from chartgen.merge import Merged, Patch, merge
 from chartgen.model import Release, Umbrella
 from chartgen.resolve import resolve
@@ -128,22 +128,10 @@ def patches(blueprints: dict[str, Document], inputs: Inputs) -> list[Patch]:
     return found
 
 
-def merged_locator(merged: Merged) -> Callable[[DataPath, bool], tuple[str, int, int]]:
-    def locate(path: DataPath, key: bool) -> tuple[str, int, int]:
-        origin = merged.origin(path)
-        if origin is None:
-            return ("<merged>", 1, 1)
-        if key and origin.key_line and merged.history.get(path):
-            return (origin.file, origin.key_line, origin.key_col)
-        return (origin.file, origin.line, origin.col)
-
-    return locate
-
-
 def merge_inputs(blueprints: dict[str, Document], inputs: Inputs, known: KnownValid) -> Merged:
     merged, problems = merge(patches(blueprints, inputs))
     raise_if_any(problems)
-    locate = merged_locator(merged)
+    locate = merged.where
     # A service no overlay touched is its blueprint, validated already: check only the patched ones.
     patched = {name for doc in (inputs.common, inputs.release, *inputs.sites) for name in doc.data.get("services", {})}
     for name, spec in sorted(merged.tree.get("services", {}).items()):

@@ -38,7 +38,7 @@ class Param:
 
 # --- parameters of a service chart -----------------------------------------------------------------
 def service_params(service: Service, umbrella: Umbrella) -> list[Param]:
-    params = _global_params(umbrella, dict(service.global_replicas), service.name, own_only=True)
+    params = _global_params(umbrella, dict(service.global_replicas))
     params += _image_params(service)
     params += [
         Param(("secrets", secret.key), "", {"type": "string"},
@@ -53,13 +53,13 @@ def service_params(service: Service, umbrella: Umbrella) -> list[Param]:
         params.append(Param(("conf", config.key), config.options, schema,
                             f"{config.file_name} ({config.format}). {config.description}{computed}".strip(), "Configuration"))
     for workload in service.components:
-        params += _component_params(service, workload)
+        params += _component_params(workload)
     for job in service.jobs:
         params += _job_params(job)
     return params
 
 
-def _global_params(umbrella: Umbrella, replicas: dict[str, int], owner: str | None, own_only: bool) -> list[Param]:
+def _global_params(umbrella: Umbrella, replicas: dict[str, int]) -> list[Param]:
     settings = umbrella.global_settings
     params = [
         Param(("global", "clusterDomain"), settings["clusterDomain"], {"type": "string"}, "Kubernetes cluster DNS domain.", "Global"),
@@ -103,7 +103,7 @@ def _image_params(service: Service) -> list[Param]:
     ]
 
 
-def _component_params(service: Service, workload: Workload) -> list[Param]:
+def _component_params(workload: Workload) -> list[Param]:
     key, section = workload.key, f"Component {workload.key}"
     params: list[Param] = []
     if workload.kind != "DaemonSet" and not workload.members:
@@ -172,7 +172,7 @@ def umbrella_params(umbrella: Umbrella) -> list[Param]:
         for component in service.components:
             if component.members:
                 replicas[service.name] = component.replicas
-    params = _global_params(umbrella, replicas, None, own_only=False)
+    params = _global_params(umbrella, replicas)
     for service in umbrella.services:
         params.append(Param((service.name, "enabled"), service.enabled, {"type": "boolean"},
                             f"Install {service.name}: {service.description}", "Services"))

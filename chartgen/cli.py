@@ -265,8 +265,6 @@ def explain(dotted_path: str, release: str, overlays: tuple[str, ...], output_fo
     click.echo(f"{dotted_path} = {final}")
     for index, setting in enumerate(reversed(result.history)):
         label = "set by" if index == 0 and result.exists else ("deleted by" if setting.action == "delete" else "overrode")
-        if index == 0 and setting.action == "delete":
-            label = "deleted by"
         value = "" if setting.action == "delete" else f" {json.dumps(setting.value, default=str)}"
         click.echo(f"  {label:10} {setting.origin.where():40} [{setting.origin.layer}]{value}")
 

@@ -25,7 +25,7 @@ class Explanation:
         return self.value is not _MISSING
 
 
-def to_path(dotted: str, tree: dict[str, Any]) -> Path:
+def to_path(dotted: str) -> Path:
     """`keystone.components.api.replicas` -> ("services", "keystone", ...); `global.x` stays global."""
     parts: list[str | int] = [int(part) if part.isdigit() else part for part in dotted.split(".") if part != ""]
     if not parts:
@@ -34,7 +34,7 @@ def to_path(dotted: str, tree: dict[str, Any]) -> Path:
 
 
 def explain(merged: Merged, dotted: str, source: str = "<command line>") -> Explanation:
-    path = to_path(dotted, merged.tree)
+    path = to_path(dotted)
     node: Any = merged.tree
     for depth, part in enumerate(path):
         if isinstance(node, dict) and part in node:

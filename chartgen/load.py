@@ -107,7 +107,7 @@ class _Builder:
             return self.mapping(node, path)
         if isinstance(node, SequenceNode):
             return [self.build(item, path + (index,)) for index, item in enumerate(node.value)]
-        return self.scalar(node, path)
+        return self.scalar(node)
 
     def mapping(self, node: MappingNode, path: Path) -> dict[str, Any]:
         result: dict[str, Any] = {}
@@ -134,7 +134,7 @@ class _Builder:
             result[key] = self.build(value_node, path + (key,))
         return result
 
-    def scalar(self, node: ScalarNode, path: Path) -> Any:
+    def scalar(self, node: ScalarNode) -> Any:
         tag, text, plain = _tag(node), node.value, not node.style  # C parser: "" for plain, Python: None
         if plain and tag == _TAG + "str" and (_YAML11_BOOL.fullmatch(text) or _YAML11_SEXAGESIMAL.fullmatch(text)):
             self.problem(node, "CG103", f"ambiguous scalar {text!r}: YAML 1.1 reads it as a bool or number; quote it")

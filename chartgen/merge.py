@@ -86,6 +86,16 @@ class Merged:
                 return settings[-1].origin
         return None
 
+    def where(self, path: Path, key: bool = False) -> tuple[str, int, int]:
+        """file, line, column where `path` was last set: its key when `key` and the path itself is
+        a map entry with a history, else its value (or the nearest ancestor's)."""
+        origin = self.origin(path)
+        if origin is None:
+            return ("<merged>", 1, 1)
+        if key and origin.key_line and self.history.get(path):
+            return (origin.file, origin.key_line, origin.key_col)
+        return (origin.file, origin.line, origin.col)
+
 
 def is_directive(value: Any) -> bool:
     return isinstance(value, dict) and any(isinstance(key, str) and key.startswith("$") for key in value)

@@ -55,9 +55,7 @@ class _Resolver:
         """A reporter of CG407 problems positioned where `path` was set."""
 
         def report(message: str) -> None:
-            origin = self.merged.origin(path)
-            file, line, col = (origin.file, origin.line, origin.col) if origin else ("<merged>", 1, 1)
-            self.problems.append(Diagnostic(file, line, col, "CG407", message))
+            self.problems.append(Diagnostic(*self.merged.where(path), "CG407", message))
 
         return report
 

@@ -89,7 +89,7 @@ def ci_values_files(chart: Path) -> list[tuple[str, Path]]:
     return found
 
 
-def _umbrella_values(chart: Path, label: str, path: Path, scratch: Path) -> Path:
+def _umbrella_values(label: str, path: Path, scratch: Path) -> Path:
     if label.startswith("oaas/"):
         return path
     service = label.split("/", 1)[0]
@@ -116,7 +116,7 @@ def lint_chart(chart: Path, project: Path, tools: Tools | None = None) -> list[C
     with tempfile.TemporaryDirectory(prefix="chartgen-verify-") as scratch:
         rendered: list[str] = []
         for label, path in ci_values_files(chart):
-            values = _umbrella_values(chart, label, path, Path(scratch))
+            values = _umbrella_values(label, path, Path(scratch))
             for name, helm in helms.items():
                 check, manifest = _run(f"{name} template -f {label}", [helm, "template", "oaas", str(chart), "-f", str(values)], env)
                 checks.append(check)

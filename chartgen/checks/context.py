@@ -22,12 +22,7 @@ class Context:
 
     def diagnostic(self, path: Path, code: str, message: str, *, key: bool = False) -> Diagnostic:
         """A diagnostic where `path` was last set (at its key when `key` and it is a map entry)."""
-        origin = self.merged.origin(path)
-        if origin is None:
-            return Diagnostic("<merged>", 1, 1, code, message)
-        if key and origin.key_line:
-            return Diagnostic(origin.file, origin.key_line, origin.key_col, code, message)
-        return Diagnostic(origin.file, origin.line, origin.col, code, message)
+        return Diagnostic(*self.merged.where(path, key), code, message)
 
     def components(self) -> Iterator[tuple[str, str, dict[str, Any]]]:
         for service, spec in sorted(self.catalog.items()):
