@@ -54,6 +54,25 @@ def test_transport_urls_follow_the_rabbitmq_replicas(scratch: str, release: str)
 
 
 @pytest.mark.parametrize("release", RELEASES)
+def test_every_service_has_its_own_bus_user_created_by_its_job(scratch: str, release: str) -> None:
+    docs = objects(built(release, scratch))
+    users = {(name.removeprefix("oaas-").removesuffix("-config"), m.group(1)) for name, data in config_maps(docs).items()
+             for text in data.values() for m in re.finditer(r"^transport_url = rabbit://([^:]+):", text, re.M)}
+    assert users and all(service == user for service, user in users), users  # no shared bus user
+    jobs = {d["metadata"]["name"]: d for d in docs if d["kind"] == "Job"}
+    for service, _ in users:
+        job = next(j for name, j in jobs.items() if name.startswith(f"oaas-{service}-"))
+        pod = job["spec"]["template"]["spec"]
+        step = next(c for c in pod["initContainers"] if c["name"] == "mq-user")
+        env = {e["name"]: e for e in step["env"]}
+        assert env["MQ_USER"]["value"] == service
+        assert env["MQ_PASSWORD"]["valueFrom"]["secretKeyRef"] == {"name": f"oaas-{service}", "key": "messagingPassword"}
+        assert env["MQ_ADMIN_PASSWORD"]["valueFrom"]["secretKeyRef"] == {"name": "oaas-rabbitmq", "key": "adminPassword"}
+        assert env["MQ_API"]["value"].endswith(":15672")
+        assert any(m["mountPath"] == f"/oaas/{service}/mq-user.py" for m in step["volumeMounts"]), step["volumeMounts"]
+
+
+@pytest.mark.parametrize("release", RELEASES)
 def test_node_roles_as_in_the_seed(scratch: str, release: str) -> None:
     objs = workloads(objects(built(release, scratch)))
     selector = lambda name: objs[name]["spec"]["template"]["spec"]["nodeSelector"]  # noqa: E731

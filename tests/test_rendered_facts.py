@@ -132,7 +132,7 @@ def test_node_roles_and_anti_affinity_follow_the_blueprints(scratch: str) -> Non
 def test_secrets_never_reach_config_or_the_manifest_outside_secrets(scratch: str) -> None:
     marker = "Zq8NotInConfig"
     docs = objects(built("queens", scratch), "--set", f"galera.secrets.rootPassword={marker}1",
-                   "--set", f"keystone.secrets.dbPassword={marker}2", "--set", f"rabbitmq.secrets.openstackPassword={marker}3")
+                   "--set", f"keystone.secrets.dbPassword={marker}2", "--set", f"rabbitmq.secrets.adminPassword={marker}3")
     for doc in docs:
         if doc["kind"] != "Secret":
             assert marker not in str(doc), f"{doc['kind']}/{doc['metadata']['name']} holds a secret value"
@@ -146,7 +146,7 @@ def test_secrets_never_reach_config_or_the_manifest_outside_secrets(scratch: str
 def test_generated_secrets_are_random_not_literal(scratch: str) -> None:
     first = find(objects(built("queens", scratch)), "Secret", "oaas-keystone")["data"]
     second = find(objects(built("queens", scratch)), "Secret", "oaas-keystone")["data"]
-    assert set(first) == {"adminPassword", "dbPassword", "fernetKey0", "fernetKey1", "credentialKey0", "credentialKey1"}
+    assert set(first) == {"adminPassword", "dbPassword", "messagingPassword", "fernetKey0", "fernetKey1", "credentialKey0", "credentialKey1"}
     assert all(first[key] != second[key] for key in first)  # no lookup outside a cluster: fresh each time
 
 
