@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from chartgen import checks, render
-from chartgen.cache import KnownValid
+from chartgen.cache import KnownValid, RenderCache
 from chartgen.checks.context import Context
 from chartgen.config import COMMON_OVERLAY, BuildConfig, ordered_releases, release_files
 from chartgen.diagnostics import ChartgenError, Diagnostic, raise_if_any
@@ -160,11 +160,11 @@ def compile_release(config: BuildConfig, timings: dict[str, float] | None = None
     return Compiled(config, release, merged, umbrella)
 
 
-def build(config: BuildConfig, *, write: bool = True) -> BuildResult:
+def build(config: BuildConfig, *, write: bool = True, render_cache: RenderCache | None = None) -> BuildResult:
     timings: dict[str, float] = {}
     compiled = compile_release(config, timings)
     clock = _Clock(timings)
-    files = clock("render", render.render_umbrella, compiled.umbrella)
+    files = clock("render", render.render_umbrella, compiled.umbrella, render_cache)
     report = clock("write", write_tree, files, config.out / render.UMBRELLA) if write else None
     return BuildResult(compiled, files, report, timings)
 

@@ -234,15 +234,13 @@ def _hoist_repeated(root: dict[str, Any]) -> dict[str, Any]:
     root = json.loads(json.dumps(root))  # every node its own object: the params share constants
     found: dict[str, list[dict[str, Any]]] = {}
     names: dict[str, str] = {}
-
-    def canonical(node: dict[str, Any]) -> str:
-        return json.dumps({k: v for k, v in node.items() if k != "description"}, sort_keys=True)
+    memo: dict[int, tuple[str, str]] = {}
 
     def walk(properties: dict[str, Any]) -> None:
         for key, node in sorted(properties.items()):
             if not isinstance(node, dict):
                 continue
-            text = canonical(node)
+            text = _canonical(node, memo)[1]
             if len(text) > 60:
                 found.setdefault(text, []).append(node)
                 names.setdefault(text, key)
@@ -269,6 +267,22 @@ def _hoist_repeated(root: dict[str, Any]) -> dict[str, Any]:
     if defs:
         root["$defs"] = defs
     return root
+
+
+def _canonical(node: dict[str, Any], memo: dict[int, tuple[str, str]]) -> tuple[str, str]:
+    """json.dumps(node, sort_keys=True), and the same without the node's own description, built
+    from its children's texts (kept in `memo` by node identity): each subtree is serialised once,
+    not once per enclosing node."""
+    if id(node) in memo:
+        return memo[id(node)]
+    parts = []
+    for key in sorted(node):
+        value = node[key]
+        text = _canonical(value, memo)[0] if isinstance(value, dict) else json.dumps(value, sort_keys=True)
+        parts.append((key, f"{json.dumps(key)}: {text}"))
+    memo[id(node)] = texts = ("{" + ", ".join(part for _, part in parts) + "}",
+                              "{" + ", ".join(part for key, part in parts if key != "description") + "}")
+    return texts
 
 
 def readme_table(params: list[Param]) -> str:

@@ -86,8 +86,9 @@ def main() -> None:
 @click.option("--out", "-o", type=click.Path(file_okay=False), help="Output folder (default: generated-charts/ of the project).")
 @click.option("--dry-run", is_flag=True, help="Compile and report what would change; write nothing.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only problems.")
+@click.option("--no-cache", is_flag=True, help="Compile everything from scratch and keep nothing in ~/.cache/chartgen.")
 @_guarded
-def build(release: str, overlays: tuple[str, ...], out: str | None, dry_run: bool, quiet: bool) -> None:
+def build(release: str, overlays: tuple[str, ...], out: str | None, dry_run: bool, quiet: bool, no_cache: bool) -> None:
     """Build generated-charts/oaas for one release.
 
     \b
@@ -95,8 +96,12 @@ def build(release: str, overlays: tuple[str, ...], out: str | None, dry_run: boo
       chartgen build --release queens
       chartgen build --release queens --overlay site.yaml --out /tmp/charts
     """
+    import os
+
     from chartgen import cache
 
+    if no_cache:
+        os.environ["CHARTGEN_NO_CACHE"] = "1"
     start = time.perf_counter()
     config = _config(release, overlays, out)
     target = config.out / "oaas"
@@ -111,8 +116,10 @@ def build(release: str, overlays: tuple[str, ...], out: str | None, dry_run: boo
     from chartgen.build import build as run_build
     from chartgen.write import compare
 
-    result = run_build(config, write=not dry_run)
+    render_cache = cache.RenderCache(release)
+    result = run_build(config, write=not dry_run, render_cache=render_cache)
     report = result.report or compare(result.files, target)
+    render_cache.save()
     if not dry_run:
         cache.remember(target, key, result.files)
     if not quiet:

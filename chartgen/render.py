@@ -7,6 +7,7 @@ One Jinja environment, built once: strict (StrictUndefined), with bracket delimi
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from dataclasses import dataclass
@@ -18,7 +19,8 @@ from typing import Any
 import jinja2
 
 from chartgen import __version__
-from chartgen.chartvalues import readme_table, service_params, umbrella_params, values_schema, values_yaml
+from chartgen.cache import RenderCache
+from chartgen.chartvalues import _is_quorum, readme_table, service_params, umbrella_params, values_schema, values_yaml
 from chartgen.emit import yaml_text
 from chartgen.expressions import go_string
 from chartgen.model import Service, Umbrella, Workload, camel, kebab
@@ -101,6 +103,10 @@ def environment() -> jinja2.Environment:
 
 
 def _bytecode_cache() -> jinja2.BytecodeCache | None:
+    from chartgen.cache import enabled
+
+    if not enabled():
+        return None
     folder = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "chartgen" / "jinja"
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -130,8 +136,9 @@ def _tidy(text: str) -> str:
 
 
 # --- charts ---------------------------------------------------------------------------------------
-def render_umbrella(umbrella: Umbrella) -> dict[str, str]:
-    """Every file of generated-charts/oaas, by path relative to that folder."""
+def render_umbrella(umbrella: Umbrella, cache: RenderCache | None = None) -> dict[str, str]:
+    """Every file of generated-charts/oaas, by path relative to that folder. With a cache, a
+    subchart whose render key is known is taken from it instead of being rendered again."""
     files: dict[str, str] = {}
     params = umbrella_params(umbrella)
     services = umbrella.services
@@ -157,8 +164,28 @@ def render_umbrella(umbrella: Umbrella) -> dict[str, str]:
     files["ci/scaled-values.yaml"] = "# chart-testing: every quorum and members service scaled to 5.\n" + yaml_text(scaled)
     files.update(render_library(f"charts/{LIBRARY}"))
     for service in services:
-        files.update(render_service(service, umbrella, f"charts/{service.name}"))
+        root = f"charts/{service.name}"
+        if cache is None:
+            files.update(render_service(service, umbrella, root))
+            continue
+        key = service_key(service, umbrella, root)
+        rendered = cache.get(key)
+        if rendered is None:
+            rendered = render_service(service, umbrella, root)
+            cache.put(key, rendered)
+        files.update(rendered)
     return files
+
+
+def service_key(service: Service, umbrella: Umbrella, root: str) -> str:
+    """The digest of everything render_service reads: the service's frozen model (its repr is
+    complete and ordered), the release, the global settings, whether the services whose replica
+    counts it reads are quorum services, where it goes, and chartgen's own code and templates."""
+    from chartgen.cache import code_digest
+
+    quorum = {name: _is_quorum(umbrella, name) for name, _ in service.global_replicas}
+    text = repr((service, umbrella.release, sorted(umbrella.global_settings.items()), sorted(quorum.items()), root, code_digest()))
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _member_services(umbrella: Umbrella) -> list[str]:
