@@ -12,15 +12,25 @@ from chartgen.model import Service, Umbrella, Workload, camel
 
 Path = tuple[str, ...]
 
-_INT = {"type": "integer"}
 # Odd sizes as an enum rather than DESIGN's `not: {multipleOf: 2}`: Helm then says "value must be one
 # of 1, 3, 5, ..." instead of "'not' failed". Quorum clusters beyond 15 members are not a thing.
 _ODD = {"type": "integer", "enum": list(range(1, 16, 2))}
 _QUANTITY = {"type": ["string", "integer"], "pattern": "^[0-9]+(\\.[0-9]+)?(m|Ki|Mi|Gi|Ti|k|M|G|T)?$"}
+# Every key of a values.schema.json has a description, nested ones too. These are generic on
+# purpose: identical subschemas are hoisted into $defs once (see _hoist_repeated).
 _RESOURCE_LIST = {"type": "object", "additionalProperties": False,
-                  "properties": {"cpu": _QUANTITY, "memory": _QUANTITY, "ephemeral-storage": _QUANTITY}}
+                  "properties": {"cpu": dict(_QUANTITY, description="CPU, in cores or millicores (100m)."),
+                                 "memory": dict(_QUANTITY, description="Memory, in bytes or with a unit (256Mi)."),
+                                 "ephemeral-storage": dict(_QUANTITY, description="Local scratch storage (1Gi).")}}
 _RESOURCES = {"type": "object", "additionalProperties": False, "required": ["requests"],
-              "properties": {"requests": _RESOURCE_LIST, "limits": _RESOURCE_LIST}}
+              "properties": {"requests": dict(_RESOURCE_LIST, description="What the scheduler reserves."),
+                             "limits": dict(_RESOURCE_LIST, description="The most the container may use.")}}
+_PROBE_FIELDS = {
+    "initialDelaySeconds": "Seconds before the first probe.",
+    "periodSeconds": "Seconds between probes.",
+    "timeoutSeconds": "Seconds before one probe times out.",
+    "failureThreshold": "Failures in a row that fail the probe.",
+}
 _STRING_MAP = {"type": "object", "additionalProperties": {"type": "string"}}
 _SCHEMA_ID = "https://json-schema.org/draft/2020-12/schema"
 
@@ -72,17 +82,18 @@ def _global_params(umbrella: Umbrella, replicas: dict[str, int]) -> list[Param]:
     for role, label in sorted(settings["nodeRoles"].items()):
         params.append(Param(("global", "nodeRoles", role), label,
                             {"type": "object", "additionalProperties": False, "required": ["key", "value"],
-                             "properties": {"key": {"type": "string"}, "value": {"type": "string"}}},
+                             "properties": {"key": {"type": "string", "description": "Label key."},
+                                            "value": {"type": "string", "description": "Label value."}}},
                             f"Node label selecting the {role} nodes.", "Global"))
     for service_name, count in sorted(replicas.items()):
-        quorum = _is_quorum(umbrella, service_name)
+        quorum = is_quorum(umbrella, service_name)
         params.append(Param(("global", "replicas", service_name), count, _ODD if quorum else {"type": "integer", "minimum": 1},
                             f"Replicas of {service_name} ({'quorum: odd, 2n+1' if quorum else 'members'}); every service listing its members follows.",
                             "Global"))
     return params
 
 
-def _is_quorum(umbrella: Umbrella, service_name: str) -> bool:
+def is_quorum(umbrella: Umbrella, service_name: str) -> bool:
     for service in umbrella.services:
         if service.name == service_name:
             return any(component.quorum for component in service.components)
@@ -91,23 +102,40 @@ def _is_quorum(umbrella: Umbrella, service_name: str) -> bool:
 
 def _image_schema() -> dict[str, Any]:
     return {"type": "object", "additionalProperties": False, "required": ["repository", "tag"],
-            "properties": {"repository": {"type": "string", "minLength": 1}, "tag": {"type": "string", "minLength": 1},
-                           "pullPolicy": {"enum": ["Always", "IfNotPresent", "Never"]}}}
+            "properties": {"repository": {"type": "string", "minLength": 1, "description": "Registry and repository."},
+                           "tag": {"type": "string", "minLength": 1, "description": "Image tag."},
+                           "pullPolicy": {"enum": ["Always", "IfNotPresent", "Never"], "description": "When the kubelet pulls the image."}}}
 
 
 def _image_params(service: Service) -> list[Param]:
     return [
         Param(("images", image.key), {"repository": image.repository, "tag": image.tag, "pullPolicy": image.pull_policy},
-              _image_schema(), f"Image {image.key}. Default from: {image.source}", "Images")
+              _image_schema(), f"{_sentence(image.description or _image_users(service, image.key))} Default from: {image.source}", "Images")
         for image in service.images
     ]
+
+
+def _image_users(service: Service, key: str) -> str:
+    """`Image of the api Deployment and the bootstrap Job`: the generated description of an image."""
+    users = [f"{w.key} {w.kind}" for w in service.workloads if w.image.key == key]
+    users += [f"{step.name} step of the {job.key} Job" for job in service.jobs for step in job.steps
+              if step.image.key == key and job.image.key != key]
+    if not users:
+        return f"Image {key} of {service.name}"
+    listed = ", ".join(f"the {user}" for user in users[:-1]) + (" and " if len(users) > 1 else "") + f"the {users[-1]}"
+    return f"Image of {listed}"
+
+
+def _sentence(text: str) -> str:
+    text = " ".join(text.split())
+    return text if text.endswith((".", "!", "?")) else f"{text}."
 
 
 def _component_params(workload: Workload) -> list[Param]:
     key, section = workload.key, f"Component {workload.key}"
     params: list[Param] = []
     if workload.kind != "DaemonSet" and not workload.members:
-        params.append(Param((key, "replicas"), workload.replicas, {"type": "integer", "minimum": 0}, "Number of pods.", section))
+        params.append(Param((key, "replicas"), workload.replicas, {"type": "integer", "minimum": 0}, f"Replicas of the {key} {workload.kind}.", section))
     params += [
         Param((key, "resources"), workload.resources, _RESOURCES, "Container resource requests and limits.", section),
         Param((key, "nodeSelector"), {}, _STRING_MAP, f"Node labels added to the {workload.node_role} role selector.", section),
@@ -121,30 +149,34 @@ def _component_params(workload: Workload) -> list[Param]:
         params.append(Param((key, "privileged"), True, {"type": "boolean"},
                             "Run the main container privileged (declared by the blueprint; set false to try without).", section))
     if workload.kind != "DaemonSet":
-        pdb_schema: dict[str, Any] = {"type": "object", "additionalProperties": False, "properties": {"enabled": {"type": "boolean"}}}
+        pdb_schema: dict[str, Any] = {"type": "object", "additionalProperties": False,
+                                      "properties": {"enabled": {"type": "boolean", "description": "Create the PodDisruptionBudget."}}}
         pdb_default: dict[str, Any] = {"enabled": True}
         description = "PodDisruptionBudget: minAvailable follows the quorum, floor(n/2)+1."
         if not workload.quorum:
-            pdb_schema["properties"]["maxUnavailable"] = {"type": "integer", "minimum": 1}
+            pdb_schema["properties"]["maxUnavailable"] = {"type": "integer", "minimum": 1, "description": "Pods that may be down at once."}
             pdb_default["maxUnavailable"] = 1
             description = "PodDisruptionBudget: pods that may be down at once during voluntary disruptions."
         params.append(Param((key, "pdb"), pdb_default, pdb_schema, description, section))
     if workload.persistence:
         params.append(Param((key, "persistence"), {"size": workload.persistence.size, "storageClass": workload.persistence.storage_class or ""},
                             {"type": "object", "additionalProperties": False, "required": ["size"],
-                             "properties": {"size": _QUANTITY, "storageClass": {"type": "string"}}},
+                             "properties": {"size": dict(_QUANTITY, description="Size of the claim."),
+                                            "storageClass": {"type": "string", "description": "StorageClass; empty: global.storageClass."}}},
                             f"Volume at {workload.persistence.mount_path}; storageClass empty means global.storageClass.", section))
-    node_ports = {camel(port.name): port.node_port for port in workload.ports if port.node_port}
-    if node_ports:
-        params.append(Param((key, "nodePorts"), node_ports,
+    published = [port for port in workload.ports if port.node_port]
+    if published:
+        params.append(Param((key, "nodePorts"), {camel(port.name): port.node_port for port in published},
                             {"type": "object", "additionalProperties": False,
-                             "properties": {name: {"type": "integer", "minimum": 30000, "maximum": 32767} for name in node_ports}},
+                             "properties": {camel(port.name): {"type": "integer", "minimum": 30000, "maximum": 32767,
+                                                               "description": _sentence(port.description or f"NodePort of the {port.name} port ({port.port})")}
+                                            for port in published}},
                             "NodePort of each published port.", section))
     for name, probe in workload.probes:
         timing = dict(_default_timing(name)) | dict(probe.timing)
         params.append(Param((key, "probes", name), timing,
                             {"type": "object", "additionalProperties": False,
-                             "properties": {field: {"type": "integer", "minimum": 0} for field in timing}},
+                             "properties": {field: {"type": "integer", "minimum": 0, "description": _PROBE_FIELDS[field]} for field in timing}},
                             f"Timing of the {name} probe ({probe.kind}).", section))
     return params
 
@@ -163,6 +195,39 @@ def _job_params(job: Workload) -> list[Param]:
               "activeDeadlineSeconds: the job fails after this long.", section),
         Param(("jobs", job.key, "backoffLimit"), job.backoff_limit, {"type": "integer", "minimum": 0}, "Retries before the job fails.", section),
     ]
+
+
+# --- descriptions of the objects that group parameters ------------------------------------------------
+_GROUPS: dict[Path, str] = {
+    ("global",): "Settings every chart of the umbrella reads (Helm passes them to each subchart).",
+    ("global", "nodeRoles"): "Node label of each node role.",
+    ("global", "replicas"): "Members of each quorum or members service.",
+    ("enabled",): "Set by a parent chart's condition (<service>.enabled); unused by this chart.",
+    ("images",): "Container images, by name.",
+    ("secrets",): "Generated credentials; set one to bring your own.",
+    ("conf",): "Options of the configuration files, by file.",
+    ("jobs",): "Run-to-completion work, by job.",
+}
+
+
+def service_groups(service: Service) -> dict[Path, str]:
+    """Descriptions of the objects of a service chart's values that are not parameters themselves."""
+    groups = dict(_GROUPS)
+    for workload in service.components:
+        groups[(workload.key,)] = _sentence(workload.description or f"The {workload.key} {workload.kind} of {service.name}")
+        groups[(workload.key, "probes")] = f"Probe timings of the {workload.key} {workload.kind}."
+    for job in service.jobs:
+        groups[("jobs", job.key)] = _sentence(job.description or f"The {job.key} Job of {service.name}")
+    return groups
+
+
+def umbrella_groups(umbrella: Umbrella, library: str) -> dict[Path, str]:
+    groups = dict(_GROUPS)
+    groups[("enabled",)] = "Unused: the umbrella has no parent chart."
+    for service in umbrella.services:
+        groups[(service.name,)] = f"Values of the {service.name} subchart (its own values.schema.json checks them)."
+    groups[(library,)] = "Values of the library chart (it has none)."
+    return groups
 
 
 # --- parameters of the umbrella chart ---------------------------------------------------------------
@@ -205,26 +270,35 @@ def values_yaml(params: list[Param], header: str) -> str:
     return "\n".join(out).rstrip("\n") + "\n"
 
 
-def values_schema(params: list[Param], title: str, open_objects: tuple[str, ...] = ()) -> str:
+def values_schema(params: list[Param], title: str, groups: dict[Path, str], open_objects: tuple[str, ...] = ()) -> str:
     """values.schema.json: strict everywhere, except `global` (Helm passes every global to every
     chart) and `enabled` (a parent's condition); `open_objects` are top keys validated elsewhere
-    (an umbrella sees its subcharts' values merged in, and each subchart checks its own)."""
+    (an umbrella sees its subcharts' values merged in, and each subchart checks its own). `groups`
+    describes the objects that hold parameters (every key gets a description)."""
+
+    def group(path: Path, node: dict[str, Any]) -> dict[str, Any]:
+        node["description"] = groups.get(path) or f"Settings of {'.'.join(path)}."
+        return node
+
     root: dict[str, Any] = {
         "$schema": _SCHEMA_ID,
         "title": title,
         "type": "object",
         "additionalProperties": False,
-        "properties": {"global": {"type": "object", "properties": {}}, "enabled": {"type": "boolean"}},
+        "properties": {"global": group(("global",), {"type": "object", "properties": {}}),
+                       "enabled": group(("enabled",), {"type": "boolean"})},
     }
     for param in params:
         node = root
-        for part in param.path[:-1]:
+        for depth, part in enumerate(param.path[:-1], start=1):
             strict = param.path[0] != "global" and param.path[0] not in open_objects
-            node = node["properties"].setdefault(part, {"type": "object", "additionalProperties": not strict, "properties": {}})
+            if part not in node["properties"]:
+                node["properties"][part] = group(param.path[:depth], {"type": "object", "additionalProperties": not strict, "properties": {}})
+            node = node["properties"][part]
         node["properties"][param.path[-1]] = dict(param.schema, description=param.description)
     root["properties"]["global"]["additionalProperties"] = True
     for name in open_objects:
-        root["properties"].setdefault(name, {"type": "object"})
+        root["properties"].setdefault(name, group((name,), {"type": "object"}))
     return json_text(_hoist_repeated(root))
 
 

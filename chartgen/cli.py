@@ -365,3 +365,34 @@ def graph(release: str, overlays: tuple[str, ...], output_format: str) -> None:
                    "use --format dot or mermaid instead", err=True)
         sys.exit(EXIT_BAD_INPUT)
     click.echo(subprocess.run([dot, "-Tsvg"], input=dot_text, capture_output=True, text=True, check=True).stdout, nl=False)
+
+
+# --- init-site: a commented starting site overlay ------------------------------------------------------
+@main.command("init-site")
+@release_option
+@click.option("--out", "-o", "out", default="site.yaml", show_default=True, type=click.Path(dir_okay=False), metavar="FILE",
+              help="Where to write the overlay.")
+@click.option("--force", is_flag=True, help="Overwrite FILE if it exists.")
+@_guarded
+def init_site(release: str, out: str, force: bool) -> None:
+    """Write a commented starting site overlay for a release, from the compiled catalog: each
+    service's enabled flag, image tags, replicas, node roles, resources, volumes and NodePorts,
+    each with the file:line its value comes from. As written it changes nothing; uncomment what
+    your site changes and build with --overlay.
+
+    \b
+    Example:
+      chartgen init-site --release queens --out site.yaml
+      chartgen build --release queens --overlay site.yaml
+    """
+    from chartgen.build import compile_release
+    from chartgen.sitefile import site_overlay
+
+    target = Path(out)
+    if target.exists() and not force:
+        raise ChartgenError([Diagnostic(str(out), 1, 1, "CG504", "file exists; not overwritten (use --force, or --out another file)")])
+    compiled = compile_release(_config(release))
+    command = f"chartgen init-site --release {release}"
+    target.write_text(site_overlay(compiled.merged, compiled.umbrella, command), encoding="utf-8")
+    click.echo(f"wrote {out}: a no-op site overlay for {release}; uncomment what your site changes, then "
+               f"chartgen build --release {release} --overlay {out}")

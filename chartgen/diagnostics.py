@@ -45,6 +45,7 @@ CODES: dict[str, str] = {
     "CG501": "unknown release",
     "CG502": "input file or folder not found",
     "CG503": "no such value path",
+    "CG504": "output file exists (init-site without --force)",
 }
 
 

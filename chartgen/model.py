@@ -66,6 +66,7 @@ class Image:
     tag: str
     pull_policy: str
     source: str
+    description: str = ""  # blueprint's one-line description; empty: the docs generate one
 
     @property
     def reference(self) -> str:
@@ -107,6 +108,7 @@ class Port:
     protocol: str
     node_port: int | None
     expose: bool
+    description: str = ""
 
 
 @dataclass(frozen=True, slots=True)

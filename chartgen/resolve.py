@@ -99,7 +99,8 @@ class _Resolver:
 
     @staticmethod
     def image(key: str, spec: dict[str, Any]) -> Image:
-        return Image(ValuesKey(key), spec["repository"], spec["tag"], spec.get("pullPolicy", "IfNotPresent"), spec["source"])
+        return Image(ValuesKey(key), spec["repository"], spec["tag"], spec.get("pullPolicy", "IfNotPresent"), spec["source"],
+                     spec.get("description", ""))
 
     # --- config files ----------------------------------------------------------------------------
     def config_file(self, key: str, spec: dict[str, Any], scope: Scope, path: Path) -> ConfigFile:
@@ -173,7 +174,8 @@ class _Resolver:
             members=spec.get("members", False) or spec.get("quorum", False),
             pod_management_policy=spec.get("podManagementPolicy"),
             ports=tuple(
-                Port(name, port["port"], port.get("protocol", "TCP"), port.get("nodePort"), port.get("expose", True))
+                Port(name, port["port"], port.get("protocol", "TCP"), port.get("nodePort"), port.get("expose", True),
+                     port.get("description", ""))
                 for name, port in sorted(spec.get("ports", {}).items(), key=lambda item: item[1]["port"])
             ),
             service_type=service_type(spec),
