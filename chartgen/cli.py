@@ -87,8 +87,10 @@ def main() -> None:
 @click.option("--dry-run", is_flag=True, help="Compile and report what would change; write nothing.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only problems.")
 @click.option("--no-cache", is_flag=True, help="Compile everything from scratch and keep nothing in ~/.cache/chartgen.")
+@click.option("--watch", "-w", "watch_inputs", is_flag=True,
+              help="Build, then rebuild on every change of blueprints/, values/ or an overlay (only the subcharts it affects); Ctrl-C stops.")
 @_guarded
-def build(release: str, overlays: tuple[str, ...], out: str | None, dry_run: bool, quiet: bool, no_cache: bool) -> None:
+def build(release: str, overlays: tuple[str, ...], out: str | None, dry_run: bool, quiet: bool, no_cache: bool, watch_inputs: bool) -> None:
     """Build generated-charts/oaas for one release.
 
     \b
@@ -104,6 +106,11 @@ def build(release: str, overlays: tuple[str, ...], out: str | None, dry_run: boo
         os.environ["CHARTGEN_NO_CACHE"] = "1"
     start = time.perf_counter()
     config = _config(release, overlays, out)
+    if watch_inputs:
+        if dry_run:
+            raise click.UsageError("--watch writes the chart on every change; it cannot be combined with --dry-run")
+        _watch(config, quiet)
+        return
     target = config.out / "oaas"
     key = cache.fingerprint(config.root, release, config.overlays)
     intact = None if dry_run else cache.unchanged(target, key)
@@ -128,6 +135,23 @@ def build(release: str, overlays: tuple[str, ...], out: str | None, dry_run: boo
         click.echo(f"{verb} {config.display(target)} for {release} in {time.perf_counter() - start:.2f}s "
                    f"({len(result.files)} files: {len(report.created)} new, {len(report.updated)} changed, "
                    f"{len(report.deleted)} removed)")
+
+
+def _watch(config: BuildConfig, quiet: bool) -> None:
+    from chartgen.watch import watch, watched_paths
+
+    click.echo(f"watching {', '.join(config.display(p) for p in watched_paths(config))} for {config.release} (Ctrl-C stops)")
+    for rebuild in watch(config):
+        trigger = f"{', '.join(rebuild.changed_inputs)} changed: " if rebuild.changed_inputs else ""
+        if rebuild.problems:
+            for diagnostic in rebuild.problems:
+                click.echo(diagnostic.parsable(), err=True)
+            click.echo(f"{trigger}{len(rebuild.problems)} problem(s); {config.display(config.out / 'oaas')} left as it was", err=True)
+            continue
+        charts = ", ".join(rebuild.charts_changed) or "nothing"
+        if not quiet or rebuild.charts_changed:
+            click.echo(f"{trigger}rebuilt in {rebuild.seconds:.2f}s, rendered {rebuild.rendered} of {rebuild.subcharts} subcharts, "
+                       f"changed: {charts}", nl=True)
 
 
 def _print_charts(files: dict[str, str], report: Any, dry_run: bool) -> None:
