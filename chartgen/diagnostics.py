@@ -45,6 +45,8 @@ CODES: dict[str, str] = {
     "CG501": "unknown release",
     "CG502": "input file or folder not found",
     "CG503": "no such value path",
+    "CG504": "git revision not found, or without blueprints/ and values/",
+    "CG505": "helm template failed on a built chart",
 }
 
 
