@@ -14,7 +14,7 @@ from __future__ import annotations
 import io
 import subprocess
 import tarfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from chartgen.build import Compiled, build
@@ -84,8 +84,12 @@ def _git(label: str, revision: str, release: str, root: Path, overlays: tuple[Pa
     source = scratch / "inputs"
     source.mkdir(parents=True)
     _export(revision, root, source)
-    side = _release(label, release, source, overlays, scratch / "out")
     prefix = BuildConfig(source, release).display(source)
+    try:
+        side = _release(label, release, source, overlays, scratch / "out")
+    except ChartgenError as error:  # name the revision's files as the user knows them, not the temporary copy
+        named = Side(label, "git", source, None, revision, prefix)
+        raise ChartgenError([replace(d, file=named.display(d.file)) for d in error.diagnostics]) from None
     return Side(label, "git", side.chart, side.compiled, revision, prefix)
 
 

@@ -79,7 +79,7 @@ def test_pod_management_policy_is_immutable(repo: Path) -> None:
     line = edit(repo, "blueprints/memcached.yaml", "    podManagementPolicy: Parallel\n", "    podManagementPolicy: OrderedReady\n")
     code, findings = check("--from", "HEAD:queens", "--to", "queens", cwd=repo)
     finding = the(findings, "statefulset_immutable")
-    assert (finding["name"], finding["field"], finding["from"], finding["to"]) == (
+    assert code == 1 and (finding["name"], finding["field"], finding["from"], finding["to"]) == (
         "oaas-memcached-server", "spec.podManagementPolicy", "Parallel", "OrderedReady")
     assert (finding["causes"][0]["file"], finding["causes"][0]["line"]) == ("blueprints/memcached.yaml", line)
 
@@ -88,7 +88,7 @@ def test_headless_to_cluster_ip_is_flagged_on_the_service_and_the_statefulset(re
     line = edit(repo, "blueprints/memcached.yaml", "    kind: StatefulSet\n", "    kind: StatefulSet\n    service: ClusterIP\n") + 1
     code, findings = check("--from", "HEAD:queens", "--to", "queens", cwd=repo)
     service = the(findings, "service_cluster_ip")
-    assert (service["kind"], service["name"], service["field"], service["from"]) == ("Service", "oaas-memcached-server", "spec.clusterIP", "None")
+    assert code == 1 and (service["kind"], service["name"], service["field"], service["from"]) == ("Service", "oaas-memcached-server", "spec.clusterIP", "None")
     assert [(c["path"], c["change"], c["file"], c["line"]) for c in service["causes"]] == [
         ("services.memcached.components.server.service", "added", "blueprints/memcached.yaml", line)]
     statefulset = the(findings, "statefulset_immutable")  # its governing Service is now oaas-memcached-server-headless
@@ -115,7 +115,7 @@ def test_a_removed_claim_is_a_data_risk_blamed_on_the_removed_line(repo: Path) -
 def test_a_removed_claim_template_is_rejected_and_a_data_risk(repo: Path) -> None:
     edit(repo, "blueprints/rabbitmq.yaml", "    persistence:\n      mountPath: /var/lib/rabbitmq\n      size: 10Gi\n", "")
     code, findings = check("--from", "HEAD:queens", "--to", "queens", cwd=repo)
-    assert the(findings, "statefulset_immutable")["field"] == "spec.volumeClaimTemplates"
+    assert code == 1 and the(findings, "statefulset_immutable")["field"] == "spec.volumeClaimTemplates"
     claim = the(findings, "claim_removed")
     assert (claim["kind"], claim["name"], claim["field"]) == ("StatefulSet", "oaas-rabbitmq-server", "spec.volumeClaimTemplates[data]")
     assert {c["file"] for c in claim["causes"]} == {"HEAD:blueprints/rabbitmq.yaml"}
@@ -125,7 +125,7 @@ def test_a_disabled_stateful_service_is_a_data_risk(repo: Path) -> None:
     line = edit(repo, "values/queens.yaml", "\n  etcd:\n", "\n  etcd:\n    enabled: false\n") + 2
     code, findings = check("--from", "HEAD:queens", "--to", "queens", cwd=repo)
     finding = the(findings, "stateful_removed")
-    assert (finding["kind"], finding["name"], finding["service"]) == ("StatefulSet", "oaas-etcd-server", "etcd")
+    assert code == 1 and finding["severity"] == "warning" and (finding["kind"], finding["name"], finding["service"]) == ("StatefulSet", "oaas-etcd-server", "etcd")
     assert "service etcd renders nothing" in finding["message"]
     assert [(c["path"], c["file"], c["line"], c["layer"]) for c in finding["causes"]] == [
         ("services.etcd.enabled", "values/queens.yaml", line, "release")]

@@ -5,7 +5,7 @@ any more, and a later re-add starts from whatever it holds. Severity: warning.
 
 PASS::
 
-    persistence: {mountPath: /var/lib/rabbitmq, size: 5Gi}   # in both releases
+    persistence: {mountPath: /var/lib/data, size: 5Gi}   # in both releases
 
 FAIL::
 

@@ -7,11 +7,11 @@ new Job; this rule guards charts whose Job names were made fixed.
 
 PASS::
 
-    name: oaas-keystone-bootstrap-1a2b3c4d     # the name follows the template
+    name: oaas-example-bootstrap-1a2b3c4d     # the name follows the template
 
 FAIL::
 
-    name: oaas-keystone-bootstrap              # same name, new image in spec.template
+    name: oaas-example-bootstrap              # same name, new image in spec.template
 """
 
 from __future__ import annotations

@@ -8,11 +8,11 @@ by hand, or a change of the selector labels themselves.
 
 PASS::
 
-    selector: {matchLabels: {app.kubernetes.io/name: keystone, app.kubernetes.io/component: api}}
+    selector: {matchLabels: {app.kubernetes.io/name: example, app.kubernetes.io/component: api}}
 
 FAIL::
 
-    selector: {matchLabels: {app.kubernetes.io/name: keystone, app.kubernetes.io/component: api, tier: web}}
+    selector: {matchLabels: {app.kubernetes.io/name: example, app.kubernetes.io/component: api, tier: web}}
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """A StatefulSet the chart no longer renders (its component removed, its kind changed, or its whole
 service removed or disabled) takes its pods and their stable identity with it; the claims stay
-behind, unmounted, and a clustered service (galera, rabbitmq, ...) loses members or all of them.
+behind, unmounted, and a clustered service (a database, a message queue) loses members or all of them.
 Severity: warning: data at risk.
 
 PASS::

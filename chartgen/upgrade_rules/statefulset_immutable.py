@@ -11,11 +11,11 @@ upgrade (pods and claims stay), or keep the field as it was.
 
 PASS::
 
-    persistence: {mountPath: /var/lib/mysql, size: 10Gi}   # both releases
+    persistence: {mountPath: /var/lib/data, size: 10Gi}   # both releases
 
 FAIL::
 
-    persistence: {mountPath: /var/lib/mysql, size: 20Gi}   # was 10Gi
+    persistence: {mountPath: /var/lib/data, size: 20Gi}   # was 10Gi
 """
 
 from __future__ import annotations
