@@ -420,3 +420,95 @@ def init_site(release: str, out: str, force: bool) -> None:
     target.write_text(site_overlay(compiled.merged, compiled.umbrella, command), encoding="utf-8")
     click.echo(f"wrote {out}: a no-op site overlay for {release}; uncomment what your site changes, then "
                f"chartgen build --release {release} --overlay {out}")
+
+
+# --- operator tools: diff and check-upgrade -------------------------------------------------------------
+SIDES_HELP = "A release (ocata), a built chart folder (generated-charts or its oaas folder), or REV:RELEASE (git revision of the inputs)."
+from_option = click.option("--from", "from_side", required=True, metavar="SIDE", help=SIDES_HELP)
+to_option = click.option("--to", "to_side", required=True, metavar="SIDE", help=SIDES_HELP)
+quiet_option = click.option("--quiet", "-q", is_flag=True, help="Print nothing; only the exit code tells.")
+
+
+def _with_pair(from_side: str, to_side: str, overlays: tuple[str, ...], use: Callable[[Any], Any]) -> Any:
+    """Build and render both sides in a scratch folder, and hand the pair to `use`."""
+    import tempfile
+
+    from chartgen.sides import open_pair
+    from chartgen.verify import ToolMissing
+
+    with tempfile.TemporaryDirectory(prefix="chartgen-sides-") as scratch:
+        try:
+            pair = open_pair(from_side, to_side, tuple(Path(o).resolve() for o in overlays), Path(scratch), find_root())
+        except ToolMissing as missing:
+            click.echo(f"chartgen: {missing}", err=True)
+            sys.exit(EXIT_BAD_INPUT)
+        return use(pair)
+
+
+def _print_lines(lines: list[tuple[str, str]]) -> None:
+    """Coloured by rich on a terminal, plain text otherwise (pipes, files, CI logs)."""
+    if not sys.stdout.isatty():
+        click.echo("\n".join(text for _, text in lines))
+        return
+    from rich.text import Text
+
+    console = _console()
+    for style, text in lines:
+        console.print(Text(text, style=style or ""))
+
+
+@main.command()
+@from_option
+@to_option
+@overlay_option
+@format_option
+@quiet_option
+@_guarded
+def diff(from_side: str, to_side: str, overlays: tuple[str, ...], output_format: str, quiet: bool) -> None:
+    """Show what changes between two sides, per subchart: the values paths (with the file:line and
+    layer that set each side) and the objects `helm template` renders (a unified diff per object).
+    Secret data and password/secret/key/token values are masked. Exit 0 equal, 1 different.
+
+    \b
+    Example:
+      chartgen diff --from ocata --to pike
+      chartgen diff --from HEAD~1:queens --to queens --format json
+      chartgen diff --from /tmp/old/oaas --to generated-charts
+    """
+    from chartgen.diff import as_dict, diff as run_diff, text_lines
+
+    report = _with_pair(from_side, to_side, overlays, run_diff)
+    if not quiet:
+        if output_format == "json":
+            click.echo(json.dumps(as_dict(report), indent=2, sort_keys=True, default=str))
+        else:
+            _print_lines(text_lines(report))
+    sys.exit(EXIT_OK if report.equal else EXIT_VERIFY_FAILED)
+
+
+@main.command("check-upgrade")
+@from_option
+@to_option
+@overlay_option
+@format_option
+@quiet_option
+@_guarded
+def check_upgrade(from_side: str, to_side: str, overlays: tuple[str, ...], output_format: str, quiet: bool) -> None:
+    """Flag every change from one side to the other that Kubernetes rejects on `helm upgrade`
+    (immutable fields) or that recreates objects or leaves data behind, each traced to the
+    blueprint or overlay line responsible (rules: docs/upgrade-rules.md). Exit 1 on any finding.
+
+    \b
+    Example:
+      chartgen check-upgrade --from queens --to 2025.1
+      chartgen check-upgrade --from pike --to queens --overlay site.yaml --format json
+    """
+    from chartgen.upgrade import as_dict, check_upgrade as run_check, text_lines
+
+    report = _with_pair(from_side, to_side, overlays, run_check)
+    if not quiet:
+        if output_format == "json":
+            click.echo(json.dumps(as_dict(report), indent=2, sort_keys=True, default=str))
+        else:
+            _print_lines(text_lines(report))
+    sys.exit(EXIT_VERIFY_FAILED if report.findings else EXIT_OK)

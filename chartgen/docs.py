@@ -1,14 +1,16 @@
-"""`python -m chartgen.docs`: regenerate docs/ from the code (diagnostic codes, semantic checks)."""
+"""`python -m chartgen.docs`: regenerate docs/ from the code (diagnostic codes, semantic checks,
+upgrade rules)."""
 
 from __future__ import annotations
 
-from chartgen import checks
+from chartgen import checks, upgrade_rules
 from chartgen.config import find_root
 from chartgen.diagnostics import codes_markdown
 
 PAGES = {
     "docs/diagnostics.md": codes_markdown,
     "docs/checks.md": checks.markdown,
+    "docs/upgrade-rules.md": upgrade_rules.markdown,
 }
 
 
