@@ -3,11 +3,12 @@ verification exits 1; library code never prints, this module does."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import click
 
@@ -23,6 +24,17 @@ def _console(stderr: bool = False):  # rich is imported only when something is p
     from rich.console import Console
 
     return Console(stderr=stderr, highlight=False, soft_wrap=True)
+
+
+@contextlib.contextmanager
+def _progress(text: str) -> Iterator[None]:
+    """A spinner saying what a long step is doing, on stderr when it is a terminal; nothing in
+    pipes, files and CI logs."""
+    if not sys.stderr.isatty():
+        yield
+        return
+    with _console(stderr=True).status(text):
+        yield
 
 
 def _report(error: ChartgenError, output_format: str = "text") -> None:
@@ -179,8 +191,9 @@ def _chart_lines(files: dict[str, str], report: Any) -> list[tuple[str, int, str
 @click.option("--release", "-r", "releases", multiple=True, metavar="RELEASE", help="Release to check (default: every release).")
 @overlay_option
 @format_option
+@click.option("--quiet", "-q", is_flag=True, help="Print only problems; the exit code tells the rest.")
 @_guarded
-def validate(releases: tuple[str, ...], overlays: tuple[str, ...], output_format: str) -> None:
+def validate(releases: tuple[str, ...], overlays: tuple[str, ...], output_format: str, quiet: bool) -> None:
     """Check blueprints and overlays (and compile them) without writing anything.
 
     \b
@@ -196,7 +209,8 @@ def validate(releases: tuple[str, ...], overlays: tuple[str, ...], output_format
     summary = []
     for name in names:
         try:
-            compiled = compile_release(_config(name, overlays))
+            with _progress(f"compiling {name}"):
+                compiled = compile_release(_config(name, overlays))
             summary.append({"release": name, "ok": True, "services": len(compiled.umbrella.services)})
         except ChartgenError as error:
             problems += error.diagnostics
@@ -206,8 +220,9 @@ def validate(releases: tuple[str, ...], overlays: tuple[str, ...], output_format
         sys.exit(EXIT_BAD_INPUT if problems else EXIT_OK)
     if problems:
         raise ChartgenError(problems)
-    for item in summary:
-        click.echo(f"ok  {item['release']:10} {item['services']} services")
+    if not quiet:
+        for item in summary:
+            _console().print(f"[green]ok[/]  {item['release']:10} {item['services']} services")
 
 
 @main.command()
@@ -333,7 +348,8 @@ def lint(release: str, all_releases: bool, overlays: tuple[str, ...], chart: str
                 targets.append((name, out / "oaas"))
         for label, path in targets:
             try:
-                checks = lint_chart(path, root)
+                with _progress(f"{label}: helm lint (3 and 4), helm template, kubeconform, ct lint"):
+                    checks = lint_chart(path, root)
             except ToolMissing as missing:
                 click.echo(f"chartgen lint: {missing}", err=True)
                 sys.exit(EXIT_BAD_INPUT)
@@ -438,7 +454,8 @@ def _with_pair(from_side: str, to_side: str, overlays: tuple[str, ...], use: Cal
 
     with tempfile.TemporaryDirectory(prefix="chartgen-sides-") as scratch:
         try:
-            pair = open_pair(from_side, to_side, tuple(Path(o).resolve() for o in overlays), Path(scratch), find_root())
+            with _progress(f"building and rendering {from_side} and {to_side} with helm template"):
+                pair = open_pair(from_side, to_side, tuple(Path(o).resolve() for o in overlays), Path(scratch), find_root())
         except ToolMissing as missing:
             click.echo(f"chartgen: {missing}", err=True)
             sys.exit(EXIT_BAD_INPUT)

@@ -46,8 +46,8 @@ CODES: dict[str, str] = {
     "CG502": "input file or folder not found",
     "CG503": "no such value path",
     "CG504": "output file exists (init-site without --force)",
-    "CG506": "git revision not found, or without blueprints/ and values/",
     "CG505": "helm template failed on a built chart",
+    "CG506": "git revision not found, or without blueprints/ and values/",
 }
 
 

@@ -96,7 +96,9 @@ def _start(helm: str, chart: Path, env: dict[str, str]) -> subprocess.Popen:
 def _objects(chart: Path, process: subprocess.Popen) -> dict[Key, RenderedObject]:
     stdout, stderr = process.communicate()
     if process.returncode != 0:
-        message = (stderr.strip().splitlines() or ["no output"])[-1]
+        lines = stderr.strip().splitlines() or ["no output"]
+        # helm ends with advice ("Use --debug flag..."); the line that says what failed starts with Error:
+        message = next((line.removeprefix("Error: ") for line in lines if line.startswith("Error:")), lines[-1])
         raise ChartgenError([Diagnostic(str(chart), 1, 1, "CG505", f"helm template failed: {message}")])
     found: dict[Key, RenderedObject] = {}
     loader = YAML(typ="safe")  # the C loader: the pure one is five times slower here

@@ -6,7 +6,7 @@ import re
 import pytest
 
 from chartgen import __version__
-from helpers import RELEASES, run_chartgen
+from helpers import RELEASES, ROOT, run_chartgen
 
 
 def test_version() -> None:
@@ -91,3 +91,9 @@ def test_graph_is_the_dependency_graph() -> None:
     assert dot.startswith('digraph "oaas-queens" {') and '"keystone" -> "galera";' in dot
     mermaid = run_chartgen("graph", "--release", "queens", "--format", "mermaid", check=True).stdout
     assert mermaid.splitlines()[0] == "graph TD" and "  nova --> keystone" in mermaid.splitlines()
+
+
+def test_the_readme_graph_is_what_graph_prints() -> None:
+    printed = run_chartgen("graph", "--release", "queens", "--format", "mermaid", check=True).stdout
+    readme = (ROOT / "README.md").read_text()
+    assert f"```mermaid\n{printed}```" in readme, "README's service graph is stale: paste `chartgen graph --release queens --format mermaid`"

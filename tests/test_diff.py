@@ -5,6 +5,7 @@ folder and git revision sides, json, exit codes, and no secret ever shown."""
 from __future__ import annotations
 
 import base64
+import re
 import json
 import shutil
 import subprocess
@@ -164,3 +165,14 @@ def test_secret_like_values_paths_are_masked() -> None:
 def test_unknown_release_exits_2() -> None:
     result = run_chartgen("diff", "--from", "ocata", "--to", "kilo")
     assert result.code == 2 and "CG501 unknown release 'kilo'" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_chart_helm_cannot_render_is_bad_input(tmp_path: Path) -> None:
+    run_chartgen("build", "--release", "queens", "--out", str(tmp_path / "a"), "--quiet", check=True)
+    shutil.copytree(tmp_path / "a", tmp_path / "b")
+    template = tmp_path / "b" / "oaas" / "charts" / "memcached" / "templates" / "NOTES.txt"
+    template.write_text("{{ .Values.nothing.here }\n")
+    result = run_chartgen("diff", "--from", str(tmp_path / "a"), "--to", str(tmp_path / "b"))
+    assert result.code == 2, result.stderr
+    assert re.search(r"^\S*b/oaas:1:1: CG505 helm template failed: .*memcached", result.stderr, re.M), result.stderr
+    assert "Traceback" not in result.stderr
