@@ -191,3 +191,9 @@ def test_render_config_script_fills_placeholders_with_real_sh(scratch: str, tmp_
     assert (rendered / "keystone.conf").read_text() == "connection = mysql://keystone:p&a|ss\\w/rd@db/keystone\nx = r\n"
     assert (rendered / "fernet-1").read_text() == "f1"
     assert oct((rendered / "fernet-1").stat().st_mode & 0o777) == "0o400"
+
+
+def test_a_single_member_quorum_never_blocks_a_drain(scratch: str) -> None:
+    docs = objects(built("queens", scratch), "--set", "global.replicas.galera=1")
+    pdb = find(docs, "PodDisruptionBudget", "oaas-galera-server")["spec"]
+    assert pdb.get("maxUnavailable") == 1 and "minAvailable" not in pdb
