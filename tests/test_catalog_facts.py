@@ -132,3 +132,32 @@ def test_one_pod_per_node_deployments_roll_without_a_surge(scratch: str) -> None
         rolling = spec["strategy"]["rollingUpdate"]
         required = "requiredDuringSchedulingIgnoredDuringExecution" in spec["template"]["spec"]["affinity"].get("podAntiAffinity", {})
         assert (rolling["maxSurge"], rolling["maxUnavailable"]) == ((0, 1) if required else (1, 0)), doc["metadata"]["name"]
+
+
+FAKE_NOVA_MANAGE = """#!/bin/sh
+echo "$*" >> "$CALLS"
+case "$*" in
+  *create_cell*) echo "The specified transport_url and/or database_connection combination already exists"; exit 2;;
+  *list_cells*) printf '| Name | UUID |\\n| cell0 | 00000000-0000-0000-0000-000000000000 |\\n| cell1 | 3f6a1f3e-aaaa-bbbb-cccc-444455556666 |\\n';;
+esac
+"""
+
+
+@pytest.mark.parametrize("release", ["pike", "queens"])
+def test_an_existing_cell1_follows_the_configured_transport_url(scratch: str, release: str, tmp_path) -> None:
+    """A second run of nova's bootstrap (an upgrade, a RabbitMQ scale) updates cell1's stored
+    transport URL instead of only accepting "already exists" (run with a stand-in nova-manage)."""
+    import os
+    import subprocess
+
+    docs = objects(built(release, scratch))
+    job = next(d for d in docs if d["kind"] == "Job" and d["metadata"]["name"].startswith("oaas-nova-"))
+    step = next(c for c in job["spec"]["template"]["spec"]["initContainers"] if c["name"] == "create-cell1")
+    (tmp_path / "nova-manage").write_text(FAKE_NOVA_MANAGE)
+    (tmp_path / "nova-manage").chmod(0o755)
+    calls = tmp_path / "calls"
+    env = dict(os.environ, PATH=f"{tmp_path}:/usr/bin:/bin", CALLS=str(calls))
+    result = subprocess.run(step["command"], env=env, capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert calls.read_text().splitlines()[-1].endswith("cell_v2 update_cell --cell_uuid 3f6a1f3e-aaaa-bbbb-cccc-444455556666")
+    assert "follows the configured transport URL" in result.stdout
