@@ -462,6 +462,17 @@ def _with_pair(from_side: str, to_side: str, overlays: tuple[str, ...], use: Cal
         return use(pair)
 
 
+def _show(report: Any, as_dict: Callable[[Any], dict], text_lines: Callable[[Any], list[tuple[str, str]]],
+          output_format: str, quiet: bool) -> None:
+    """A report of diff or check-upgrade as JSON or as (coloured) text; nothing when quiet."""
+    if quiet:
+        return
+    if output_format == "json":
+        click.echo(json.dumps(as_dict(report), indent=2, sort_keys=True, default=str))
+    else:
+        _print_lines(text_lines(report))
+
+
 def _print_lines(lines: list[tuple[str, str]]) -> None:
     """Coloured by rich on a terminal, plain text otherwise (pipes, files, CI logs)."""
     if not sys.stdout.isatty():
@@ -495,11 +506,7 @@ def diff(from_side: str, to_side: str, overlays: tuple[str, ...], output_format:
     from chartgen.diff import as_dict, diff as run_diff, text_lines
 
     report = _with_pair(from_side, to_side, overlays, run_diff)
-    if not quiet:
-        if output_format == "json":
-            click.echo(json.dumps(as_dict(report), indent=2, sort_keys=True, default=str))
-        else:
-            _print_lines(text_lines(report))
+    _show(report, as_dict, text_lines, output_format, quiet)
     sys.exit(EXIT_OK if report.equal else EXIT_VERIFY_FAILED)
 
 
@@ -523,9 +530,5 @@ def check_upgrade(from_side: str, to_side: str, overlays: tuple[str, ...], outpu
     from chartgen.upgrade import as_dict, check_upgrade as run_check, text_lines
 
     report = _with_pair(from_side, to_side, overlays, run_check)
-    if not quiet:
-        if output_format == "json":
-            click.echo(json.dumps(as_dict(report), indent=2, sort_keys=True, default=str))
-        else:
-            _print_lines(text_lines(report))
+    _show(report, as_dict, text_lines, output_format, quiet)
     sys.exit(EXIT_VERIFY_FAILED if report.findings else EXIT_OK)

@@ -12,6 +12,7 @@ Driven by the merged tree and the global schema: no service is named here. Libra
 from __future__ import annotations
 
 import json
+import textwrap
 from importlib import resources
 from typing import Any
 
@@ -65,14 +66,7 @@ class _Writer:
 
 
 def _wrap(text: str, width: int) -> list[str]:
-    words, lines, line = " ".join(text.split()).split(" "), [], ""
-    for word in words:
-        if line and len(line) + 1 + len(word) > width:
-            lines.append(line)
-            line = word
-        else:
-            line = f"{line} {word}" if line else word
-    return lines + ([line] if line else [])
+    return textwrap.wrap(text, width, break_long_words=False, break_on_hyphens=False)
 
 
 def _global_descriptions() -> dict[str, str]:
