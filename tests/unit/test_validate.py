@@ -45,3 +45,26 @@ def test_bad_key_name_is_reported_at_the_key() -> None:
 def test_daemonset_may_not_have_replicas() -> None:
     found = problems(BLUEPRINT.replace("kind: Deployment", "kind: DaemonSet"))
     assert any(": CG209 " in line or ": CG204 " in line for line in found), found
+
+
+def test_the_fast_verdict_agrees_with_jsonschema_on_the_catalog_and_broken_copies() -> None:
+    """jsonschema-rs says yes or no; jsonschema explains. They must never disagree, or a broken
+    document would pass unexplained (or a good one fail with no message)."""
+    import copy
+    from pathlib import Path
+
+    from chartgen.validate import _fast_validator, _validator
+
+    root = Path(__file__).resolve().parents[2]
+    documents = [("blueprint", load_text(p.read_text(), p.name).data) for p in sorted((root / "blueprints").glob("*.yaml"))]
+    documents += [("overlay", load_text(p.read_text(), p.name).data) for p in sorted((root / "values").glob("*.yaml"))]
+    broken = []
+    for kind, data in documents:
+        for key in list(data)[:4]:  # each top key given a wrong type, and an unknown key added
+            wrong = copy.deepcopy(data)
+            wrong[key] = [1] if not isinstance(data[key], list) else {"x": 1}
+            broken.append((kind, wrong))
+        broken.append((kind, {**data, "unknownKey": 1}))
+    for kind, data in documents + broken:
+        assert _fast_validator(kind).is_valid(data) == _validator(kind).is_valid(data), (kind, sorted(data))
+    assert sum(not _validator(kind).is_valid(data) for kind, data in broken) >= len(documents)
