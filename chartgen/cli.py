@@ -445,6 +445,13 @@ to_option = click.option("--to", "to_side", required=True, metavar="SIDE", help=
 quiet_option = click.option("--quiet", "-q", is_flag=True, help="Print nothing; only the exit code tells.")
 
 
+def pair_options(function: Callable[..., Any]) -> Callable[..., Any]:
+    """The options every two-sided command takes: --from, --to, --overlay, --format, --quiet."""
+    for option in (quiet_option, format_option, overlay_option, to_option, from_option):
+        function = option(function)
+    return function
+
+
 def _with_pair(from_side: str, to_side: str, overlays: tuple[str, ...], use: Callable[[Any], Any]) -> Any:
     """Build and render both sides in a scratch folder, and hand the pair to `use`."""
     import tempfile
@@ -486,11 +493,7 @@ def _print_lines(lines: list[tuple[str, str]]) -> None:
 
 
 @main.command()
-@from_option
-@to_option
-@overlay_option
-@format_option
-@quiet_option
+@pair_options
 @_guarded
 def diff(from_side: str, to_side: str, overlays: tuple[str, ...], output_format: str, quiet: bool) -> None:
     """Show what changes between two sides, per subchart: the values paths (with the file:line and
@@ -511,11 +514,7 @@ def diff(from_side: str, to_side: str, overlays: tuple[str, ...], output_format:
 
 
 @main.command("check-upgrade")
-@from_option
-@to_option
-@overlay_option
-@format_option
-@quiet_option
+@pair_options
 @_guarded
 def check_upgrade(from_side: str, to_side: str, overlays: tuple[str, ...], output_format: str, quiet: bool) -> None:
     """Flag every change from one side to the other that Kubernetes rejects on `helm upgrade`
