@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the binaries of the e2e control plane (etcd, kube-apiserver,
 # kube-controller-manager, kube-scheduler, kubectl, kwok) from the Go module
-# proxy into $CHARTGEN_TOOLS_DIR/k8s/<k8s version>/bin (default <repo>/.tools).
+# proxy into $CHARTGEN_TOOLS_DIR/k8s/<k8s version>/bin (default ~/.cache/chartgen/tools,
+# linked as <repo>/.tools).
 #
 # Each component group carries a stamp holding a fingerprint of everything
 # that goes into it (versions, wrapper module files, Go version, ldflags), so
@@ -12,7 +13,8 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=tools/control-plane.env
 source "$repo/tools/control-plane.env"
 
-tools_dir=${CHARTGEN_TOOLS_DIR:-$repo/.tools}
+source "$repo/tools/tools-dir.sh"
+tools_dir=$(chartgen_tools_dir "$repo")
 version_dir=$tools_dir/k8s/$K8S_VERSION
 bin_dir=$version_dir/bin
 stamp_dir=$version_dir/stamps

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the pinned verification tools of chartgen (versions: tools/versions.env)
-# into .tools/ at the repo root (override with CHARTGEN_TOOLS_DIR).
+# into ~/.cache/chartgen/tools (override with CHARTGEN_TOOLS_DIR), linked as <repo>/.tools.
 #
 #   tools/install-tools.sh            install what is missing or whose pin changed
 #   tools/install-tools.sh --force    reinstall everything (also retries go install
@@ -74,9 +74,10 @@ for arg in "$@"; do
   esac
 done
 
-TOOLS_DIR="${CHARTGEN_TOOLS_DIR:-$REPO_ROOT/.tools}"
-mkdir -p "$TOOLS_DIR"
-TOOLS_DIR="$(cd "$TOOLS_DIR" && pwd)"   # absolute: GOBIN and LOCATION need it
+# The tools live outside the clone, cached by version, so a fresh clone (CI) reuses them;
+# <repo>/.tools is a symlink to them, the path every other part of the project uses.
+source "$REPO_ROOT/tools/tools-dir.sh"
+TOOLS_DIR=$(chartgen_tools_dir "$REPO_ROOT")
 BIN="$TOOLS_DIR/bin"
 STAMPS="$TOOLS_DIR/stamps"
 STAGING="$TOOLS_DIR/.staging"     # each tool is built here, then moved into place
