@@ -66,6 +66,8 @@ def service_params(service: Service, umbrella: Umbrella) -> list[Param]:
         params += _component_params(workload)
     for job in service.jobs:
         params += _job_params(job)
+    for test in service.tests:
+        params += _test_params(test)
     return params
 
 
@@ -78,6 +80,8 @@ def _global_params(umbrella: Umbrella, replicas: dict[str, int]) -> list[Param]:
               "How long an init container waits for a dependency before failing.", "Global"),
         Param(("global", "waitImage"), {key: value for key, value in settings["waitImage"].items() if key != "source"}, _image_schema(),
               "Small image (sh, nc, sed) of the init containers that wait for dependencies and fill in secrets.", "Global"),
+        Param(("global", "testImage"), {key: value for key, value in settings["testImage"].items() if key != "source"}, _image_schema(),
+              f"OpenStack client image of the helm test pods. Default from: {settings['testImage']['source']}", "Global"),
     ]
     for role, label in sorted(settings["nodeRoles"].items()):
         params.append(Param(("global", "nodeRoles", role), label,
@@ -197,6 +201,15 @@ def _job_params(job: Workload) -> list[Param]:
     ]
 
 
+def _test_params(test: Workload) -> list[Param]:
+    section = "Tests"
+    return [
+        Param(("tests", test.key, "resources"), test.resources, _RESOURCES, f"Resources of the {test.key} test pod.", section),
+        Param(("tests", test.key, "timeoutSeconds"), test.timeout_seconds, {"type": "integer", "minimum": 30},
+              "activeDeadlineSeconds: the test fails after this long.", section),
+    ]
+
+
 # --- descriptions of the objects that group parameters ------------------------------------------------
 _GROUPS: dict[Path, str] = {
     ("global",): "Settings every chart of the umbrella reads (Helm passes them to each subchart).",
@@ -207,6 +220,7 @@ _GROUPS: dict[Path, str] = {
     ("secrets",): "Generated credentials; set one to bring your own.",
     ("conf",): "Options of the configuration files, by file.",
     ("jobs",): "Run-to-completion work, by job.",
+    ("tests",): "Pods run by helm test, by test.",
 }
 
 
@@ -218,6 +232,8 @@ def service_groups(service: Service) -> dict[Path, str]:
         groups[(workload.key, "probes")] = f"Probe timings of the {workload.key} {workload.kind}."
     for job in service.jobs:
         groups[("jobs", job.key)] = _sentence(job.description or f"The {job.key} Job of {service.name}")
+    for test in service.tests:
+        groups[("tests", test.key)] = _sentence(test.description or f"The {test.key} helm test of {service.name}")
     return groups
 
 

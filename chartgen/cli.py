@@ -268,7 +268,8 @@ def services(release: str, overlays: tuple[str, ...], output_format: str) -> Non
     umbrella = compile_release(_config(release, overlays)).umbrella
     rows = [{
         "service": s.name, "enabled": s.enabled,
-        "components": [f"{w.key} ({w.kind})" for w in s.components] + [f"{j.key} (Job)" for j in s.jobs],
+        "components": [f"{w.key} ({w.kind})" for w in s.components] + [f"{j.key} (Job)" for j in s.jobs]
+                      + [f"{t.key} (helm test)" for t in s.tests],
         "images": [i.reference for i in s.images], "dependsOn": list(s.depends_on),
     } for s in (umbrella.service(name) for name in umbrella.order)]
     if output_format == "json":

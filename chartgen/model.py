@@ -67,10 +67,16 @@ class Image:
     pull_policy: str
     source: str
     description: str = ""  # blueprint's one-line description; empty: the docs generate one
+    values_path: str = ""  # where the chart reads it; empty: .Values.images.<key>
 
     @property
     def reference(self) -> str:
         return f"{self.repository}:{self.tag}"
+
+    @property
+    def values_expr(self) -> str:
+        """The Helm expression of the image's values map (repository, tag, pullPolicy)."""
+        return self.values_path or f".Values.images.{self.key}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,7 +184,7 @@ class Workload:
 
     key: ValuesKey
     name: DnsLabel  # kebab of the key, the suffix of every object name
-    kind: str  # Deployment | StatefulSet | DaemonSet | Job
+    kind: str  # Deployment | StatefulSet | DaemonSet | Job | Test (a `helm test` pod)
     service: str  # the service it belongs to
     description: str
     image: Image
@@ -216,7 +222,12 @@ class Workload:
     @property
     def define_prefix(self) -> str:
         """Prefix of the named templates of this workload (unique in the whole umbrella)."""
-        return f"{self.service}.{'jobs.' if self.kind == 'Job' else ''}{self.key}"
+        return f"{self.service}.{self.values_section + '.' if self.values_section else ''}{self.key}"
+
+    @property
+    def values_section(self) -> str:
+        """The values map that holds this workload's settings under its key: jobs, tests, or the top."""
+        return {"Job": "jobs", "Test": "tests"}.get(self.kind, "")
 
     @property
     def headless_name_suffix(self) -> str:
@@ -239,11 +250,12 @@ class Service:
     config_files: tuple[ConfigFile, ...]
     components: tuple[Workload, ...]
     jobs: tuple[Workload, ...]
+    tests: tuple[Workload, ...]
     global_replicas: tuple[tuple[str, int], ...]  # (service, replicas) of member components it reads
 
     @property
     def workloads(self) -> tuple[Workload, ...]:
-        return self.components + self.jobs
+        return self.components + self.jobs + self.tests
 
 
 @dataclass(frozen=True, slots=True)

@@ -81,6 +81,10 @@ class _Resolver:
             self.workload(key, value, scope, images, configs, base + ("jobs", key), job=True)
             for key, value in sorted(spec.get("jobs", {}).items())
         )
+        tests = tuple(
+            self.workload(key, value, scope, images, configs, base + ("tests", key), job=False, test=True)
+            for key, value in sorted(spec.get("tests", {}).items())
+        )
         for component in components:
             if component.members:  # its own replica count lives in global.replicas too
                 scope.replicas_read[name] = component.replicas or 1
@@ -94,8 +98,15 @@ class _Resolver:
             config_files=tuple(configs.values()),
             components=components,
             jobs=jobs,
+            tests=tests,
             global_replicas=tuple(sorted(scope.replicas_read.items())),
         )
+
+    def test_image(self) -> Image:
+        """The OpenStack client image every `helm test` pod runs unless it names one of its own."""
+        spec = self.merged.tree["global"]["testImage"]
+        return Image(ValuesKey("testImage"), spec["repository"], spec["tag"], spec.get("pullPolicy", "IfNotPresent"), spec["source"],
+                     values_path=".Values.global.testImage")
 
     @staticmethod
     def image(key: str, spec: dict[str, Any]) -> Image:
@@ -139,9 +150,9 @@ class _Resolver:
 
     # --- workloads -------------------------------------------------------------------------------
     def workload(self, key: str, spec: dict[str, Any], scope: Scope, images: dict[str, Image],
-                 configs: dict[str, ConfigFile], path: Path, job: bool) -> Workload:
+                 configs: dict[str, ConfigFile], path: Path, job: bool, test: bool = False) -> Workload:
         service = scope.service
-        image = images.get(spec["image"])
+        image = self.test_image() if test and "image" not in spec else images.get(spec["image"])
         if image is None:
             self.at(path + ("image",))(f"no image {spec['image']!r} in images (has: {', '.join(sorted(images))})")
             image = next(iter(images.values()))
@@ -162,6 +173,8 @@ class _Resolver:
             node_role=spec["nodeRole"],
         )
         self.check_placeholders(spec, common["config_mounts"], path)
+        if test:
+            return Workload(kind="Test", timeout_seconds=spec.get("timeoutSeconds", 300), **common)
         if job:
             steps = tuple(self.step(step, scope, images, image, path + ("steps", index)) for index, step in enumerate(spec.get("steps", [])))
             return Workload(kind="Job", steps=steps, backoff_limit=spec.get("backoffLimit", 6), timeout_seconds=spec.get("timeoutSeconds", 900), **common)

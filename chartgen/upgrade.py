@@ -72,7 +72,7 @@ def _prefixes(pair: Pair, service: str, component: str) -> list[Path]:
         for item in umbrella.services if umbrella else ():
             for workload in item.workloads if item.name == service else ():
                 if workload.name == component:
-                    group = "jobs" if workload.kind == "Job" else "components"
+                    group = workload.values_section or "components"
                     found += [("services", service, group, workload.key), ("services", service, "images", workload.image.key)]
     if not found and component:
         found.append(("services", service, "components", camel(component)))

@@ -27,7 +27,7 @@ LIMIT = 40
 
 def check(context: Context) -> Iterator[Diagnostic]:
     for service, spec in sorted(context.catalog.items()):
-        for section in ("components", "jobs"):
+        for section in ("components", "jobs", "tests"):
             for key in sorted(spec.get(section, {})):
                 name = f"{service}-{kebab(key)}"
                 if len(name) > LIMIT:

@@ -30,7 +30,7 @@ def _grants(field: str, value: Any) -> bool:
 
 def check(context: Context) -> Iterator[Diagnostic]:
     for service, spec in sorted(context.catalog.items()):
-        for section in ("components", "jobs"):
+        for section in ("components", "jobs", "tests"):
             for key, workload in sorted(spec.get(section, {}).items()):
                 for field, value in sorted(workload.get("security", {}).items()):
                     path = ("services", service, section, key, "security", field)

@@ -50,7 +50,7 @@ def check(context: Context) -> Iterator[Diagnostic]:
             url = _URL_WITH_PASSWORD.search(value) if isinstance(value, str) else None
             if _literal_secret(name, value) or (url and "$(" not in url.group(1) and "${" not in url.group(1)):
                 yield context.diagnostic(path, CODE, f"{'.'.join(map(str, path[1:]))} holds a literal secret; declare a secret and use $(NAME)")
-        for section in ("components", "jobs"):
+        for section in ("components", "jobs", "tests"):
             for key, workload in sorted(spec.get(section, {}).items()):
                 for name, value in sorted(workload.get("env", {}).items()):
                     if _literal_secret(name, value):
