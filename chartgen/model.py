@@ -104,11 +104,17 @@ class ConfigFile:
 @dataclass(frozen=True, slots=True)
 class Port:
     name: str
-    port: int
+    port: int  # the container's
     protocol: str
     node_port: int | None
     expose: bool
     description: str = ""
+    service_port: int | None = None  # the Service's, when it differs from the container's
+
+    @property
+    def published(self) -> int:
+        """The port clients connect to through the Service."""
+        return self.service_port or self.port
 
 
 @dataclass(frozen=True, slots=True)

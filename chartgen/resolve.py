@@ -175,7 +175,7 @@ class _Resolver:
             pod_management_policy=spec.get("podManagementPolicy"),
             ports=tuple(
                 Port(name, port["port"], port.get("protocol", "TCP"), port.get("nodePort"), port.get("expose", True),
-                     port.get("description", ""))
+                     port.get("description", ""), port.get("servicePort"))
                 for name, port in sorted(spec.get("ports", {}).items(), key=lambda item: item[1]["port"])
             ),
             service_type=service_type(spec),
@@ -251,7 +251,7 @@ class _Resolver:
             if port is None:
                 report(f"waitFor {target!r}: {service}.{component_key} has no port {port_name!r}")
                 continue
-            found.append(Wait(target, fullname_expr(service, component_key), port["port"]))
+            found.append(Wait(target, fullname_expr(service, component_key), port.get("servicePort", port["port"])))
         return tuple(found)
 
     @staticmethod
