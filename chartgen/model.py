@@ -60,6 +60,36 @@ class Release:
 
 
 @dataclass(frozen=True, slots=True)
+class ImageUser:
+    name: str
+    uid: int
+    gid: int
+
+
+@dataclass(frozen=True, slots=True)
+class ImageFacts:
+    """What the chart relies on inside an image: software versions, users, the programs it calls.
+    `any_user`: the image has no fixed uids, so no uid can be checked against it."""
+
+    versions: tuple[tuple[str, str], ...]
+    users: tuple[ImageUser, ...]
+    binaries: tuple[str, ...]
+    any_user: bool
+    sources: tuple[str, ...]
+
+    def version(self, software: str) -> str | None:
+        return dict(self.versions).get(software)
+
+    @property
+    def uids(self) -> frozenset[int]:
+        return frozenset({0} | {user.uid for user in self.users})
+
+    @property
+    def gids(self) -> frozenset[int]:
+        return frozenset({0} | {user.gid for user in self.users})
+
+
+@dataclass(frozen=True, slots=True)
 class Image:
     key: ValuesKey
     repository: str
@@ -67,6 +97,7 @@ class Image:
     pull_policy: str
     source: str
     description: str = ""  # blueprint's one-line description; empty: the docs generate one
+    facts: ImageFacts | None = None  # None: none recorded, or recorded for another repository/tag
 
     @property
     def reference(self) -> str:

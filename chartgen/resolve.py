@@ -19,6 +19,7 @@ from chartgen.expressions import (
     placeholders,
     replicas_expr,
 )
+from chartgen.facts import image_facts
 from chartgen.load import Path
 from chartgen.merge import Merged
 from chartgen.model import (
@@ -64,7 +65,7 @@ class _Resolver:
         spec = self.catalog[name]
         base: Path = ("services", name)
         scope = Scope(name, self.catalog, frozenset(spec.get("dependsOn", [])))
-        images = {key: self.image(key, value) for key, value in sorted(spec["images"].items())}
+        images = {key: self.image(key, value, base + ("images", key)) for key, value in sorted(spec["images"].items())}
         secrets = tuple(
             Secret(ValuesKey(key), value["description"], value.get("format", "alphanumeric"), value.get("length", 32))
             for key, value in sorted(spec.get("secrets", {}).items())
@@ -97,10 +98,10 @@ class _Resolver:
             global_replicas=tuple(sorted(scope.replicas_read.items())),
         )
 
-    @staticmethod
-    def image(key: str, spec: dict[str, Any]) -> Image:
+    def image(self, key: str, spec: dict[str, Any], path: Path) -> Image:
+        facts = image_facts(self.merged, path, spec, self.at(path + ("facts", "from")))
         return Image(ValuesKey(key), spec["repository"], spec["tag"], spec.get("pullPolicy", "IfNotPresent"), spec["source"],
-                     spec.get("description", ""))
+                     spec.get("description", ""), facts)
 
     # --- config files ----------------------------------------------------------------------------
     def config_file(self, key: str, spec: dict[str, Any], scope: Scope, path: Path) -> ConfigFile:
