@@ -123,6 +123,8 @@ def patches(blueprints: dict[str, Document], inputs: Inputs) -> list[Patch]:
     for layer, doc in layers:
         if "global" in doc.data:
             found.append(Patch(layer, doc, ("global",), ("global",)))
+        if "imageFacts" in doc.data:  # release-level facts shared by many images (images.<name>.facts.from)
+            found.append(Patch(layer, doc, ("imageFacts",), ("imageFacts",)))
         if "services" in doc.data:  # one patch of the whole map, so `name: {$delete: true}` drops a service
             found.append(Patch(layer, doc, ("services",), ("services",)))
     return found
@@ -138,6 +140,7 @@ def merge_inputs(blueprints: dict[str, Document], inputs: Inputs, known: KnownVa
         if name in patched:
             problems += validate(spec, "blueprint", locate, prefix=("services", name), known=known)
     problems += validate(merged.tree.get("global", {}), "global", locate, prefix=("global",), known=known)
+    problems += validate(merged.tree.get("imageFacts", {}), "facts", locate, prefix=("imageFacts",), known=known)
     raise_if_any(problems)
     return merged
 

@@ -271,6 +271,7 @@ def services(release: str, overlays: tuple[str, ...], output_format: str) -> Non
         "components": [f"{w.key} ({w.kind})" for w in s.components] + [f"{j.key} (Job)" for j in s.jobs]
                       + [f"{t.key} (helm test)" for t in s.tests],
         "images": [i.reference for i in s.images], "dependsOn": list(s.depends_on),
+        "imageFacts": {i.reference: _facts_dict(i.facts) for i in s.images},
     } for s in (umbrella.service(name) for name in umbrella.order)]
     if output_format == "json":
         click.echo(json.dumps(rows, indent=2))
@@ -278,12 +279,29 @@ def services(release: str, overlays: tuple[str, ...], output_format: str) -> Non
     from rich.table import Table
 
     table = Table(title=f"Services of {release} (dependency order)")
-    for column in ("service", "enabled", "components", "images", "depends on"):
+    for column in ("service", "enabled", "components", "images", "image facts", "depends on"):
         table.add_column(column)
     for row in rows:
         table.add_row(row["service"], "yes" if row["enabled"] else "no", "\n".join(row["components"]),
-                      "\n".join(row["images"]), ", ".join(row["dependsOn"]) or "–")
+                      "\n".join(row["images"]), "\n".join(_facts_line(facts) for facts in row["imageFacts"].values()),
+                      ", ".join(row["dependsOn"]) or "–")
     _console().print(table)
+
+
+def _facts_dict(facts: Any) -> dict[str, Any] | None:
+    """An image's facts as plain data (None: no facts recorded for this repository and tag)."""
+    if facts is None:
+        return None
+    return {"versions": dict(facts.versions), "users": {u.name: {"uid": u.uid, "gid": u.gid} for u in facts.users},
+            "anyUser": facts.any_user, "binaries": list(facts.binaries), "sources": list(facts.sources)}
+
+
+def _facts_line(facts: dict[str, Any] | None) -> str:
+    if facts is None:
+        return "none recorded"
+    versions = " ".join(f"{name} {version}" for name, version in facts["versions"].items())
+    users = "any uid" if facts["anyUser"] else f"{len(facts['users'])} users"
+    return f"{versions}; {users}; {len(facts['binaries'])} binaries"
 
 
 @main.command()

@@ -41,6 +41,10 @@ CODES: dict[str, str] = {
     "CG409": "privilege granted outside the service's blueprint",
     "CG410": "secret-like value written as a literal",
     "CG411": "more than one quorum or members component in a service",
+    "CG412": "config feature the image's recorded software version does not have",
+    "CG413": "command, probe or script calls a program the image does not have",
+    "CG414": "runAsUser, runAsGroup or fsGroup the image does not have",
+    "CG415": "WSGI script outside every directory its Apache virtual host grants",
     # command line and configuration
     "CG501": "unknown release",
     "CG502": "input file or folder not found",

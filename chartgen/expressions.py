@@ -5,7 +5,7 @@ refer to can depend on deploy-time values (release name, replica counts), so eac
 a Helm expression evaluated at install, never a value frozen at compile time:
 
   ${host:SERVICE.COMPONENT}                 the component's Service name
-  ${port:SERVICE.COMPONENT.PORT}            a port number (compile-time constant)
+  ${port:SERVICE.COMPONENT.PORT}            the Service's port number (compile-time constant)
   ${members:SERVICE.COMPONENT[.PORT][|FORMAT[|SEPARATOR]]}
                                             one entry per pod of a quorum/members component,
                                             following its replica count; FORMAT may use [host],
@@ -128,7 +128,9 @@ def _compile_reference(kind: str, argument: str, scope: Scope, report: Report) -
     if kind == "host":
         return fullname_expr(service, component_key) if not port_name and not options else bad("expected SERVICE.COMPONENT")
     if kind == "port":
-        return go_string(str(ports[port_name]["port"])) if port_name and not options else bad("expected SERVICE.COMPONENT.PORT")
+        port = ports[port_name] if port_name else {}
+        published = port.get("servicePort", port.get("port"))  # clients reach ${host:...} through the Service
+        return go_string(str(published)) if port_name and not options else bad("expected SERVICE.COMPONENT.PORT")
     count = replicas_expr(service, component_key, component, own=service == scope.service)
     if count is None:
         return bad("only quorum or members components can be counted from another service")

@@ -60,6 +60,36 @@ class Release:
 
 
 @dataclass(frozen=True, slots=True)
+class ImageUser:
+    name: str
+    uid: int
+    gid: int
+
+
+@dataclass(frozen=True, slots=True)
+class ImageFacts:
+    """What the chart relies on inside an image: software versions, users, the programs it calls.
+    `any_user`: the image has no fixed uids, so no uid can be checked against it."""
+
+    versions: tuple[tuple[str, str], ...]
+    users: tuple[ImageUser, ...]
+    binaries: tuple[str, ...]
+    any_user: bool
+    sources: tuple[str, ...]
+
+    def version(self, software: str) -> str | None:
+        return dict(self.versions).get(software)
+
+    @property
+    def uids(self) -> frozenset[int]:
+        return frozenset({0} | {user.uid for user in self.users})
+
+    @property
+    def gids(self) -> frozenset[int]:
+        return frozenset({0} | {user.gid for user in self.users})
+
+
+@dataclass(frozen=True, slots=True)
 class Image:
     key: ValuesKey
     repository: str
@@ -68,6 +98,7 @@ class Image:
     source: str
     description: str = ""  # blueprint's one-line description; empty: the docs generate one
     values_path: str = ""  # where the chart reads it; empty: .Values.images.<key>
+    facts: ImageFacts | None = None  # None: none recorded, or recorded for another repository/tag
 
     @property
     def reference(self) -> str:
@@ -110,11 +141,17 @@ class ConfigFile:
 @dataclass(frozen=True, slots=True)
 class Port:
     name: str
-    port: int
+    port: int  # the container's
     protocol: str
     node_port: int | None
     expose: bool
     description: str = ""
+    service_port: int | None = None  # the Service's, when it differs from the container's
+
+    @property
+    def published(self) -> int:
+        """The port clients connect to through the Service."""
+        return self.service_port or self.port
 
 
 @dataclass(frozen=True, slots=True)

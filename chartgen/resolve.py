@@ -19,6 +19,7 @@ from chartgen.expressions import (
     placeholders,
     replicas_expr,
 )
+from chartgen.facts import image_facts
 from chartgen.load import Path
 from chartgen.merge import Merged
 from chartgen.model import (
@@ -64,7 +65,7 @@ class _Resolver:
         spec = self.catalog[name]
         base: Path = ("services", name)
         scope = Scope(name, self.catalog, frozenset(spec.get("dependsOn", [])))
-        images = {key: self.image(key, value) for key, value in sorted(spec["images"].items())}
+        images = {key: self.image(key, value, base + ("images", key)) for key, value in sorted(spec["images"].items())}
         secrets = tuple(
             Secret(ValuesKey(key), value["description"], value.get("format", "alphanumeric"), value.get("length", 32))
             for key, value in sorted(spec.get("secrets", {}).items())
@@ -108,10 +109,10 @@ class _Resolver:
         return Image(ValuesKey("testImage"), spec["repository"], spec["tag"], spec.get("pullPolicy", "IfNotPresent"), spec["source"],
                      values_path=".Values.global.testImage")
 
-    @staticmethod
-    def image(key: str, spec: dict[str, Any]) -> Image:
+    def image(self, key: str, spec: dict[str, Any], path: Path) -> Image:
+        facts = image_facts(self.merged, path, spec, self.at(path + ("facts", "from")))
         return Image(ValuesKey(key), spec["repository"], spec["tag"], spec.get("pullPolicy", "IfNotPresent"), spec["source"],
-                     spec.get("description", ""))
+                     spec.get("description", ""), facts=facts)
 
     # --- config files ----------------------------------------------------------------------------
     def config_file(self, key: str, spec: dict[str, Any], scope: Scope, path: Path) -> ConfigFile:
@@ -188,7 +189,7 @@ class _Resolver:
             pod_management_policy=spec.get("podManagementPolicy"),
             ports=tuple(
                 Port(name, port["port"], port.get("protocol", "TCP"), port.get("nodePort"), port.get("expose", True),
-                     port.get("description", ""))
+                     port.get("description", ""), port.get("servicePort"))
                 for name, port in sorted(spec.get("ports", {}).items(), key=lambda item: item[1]["port"])
             ),
             service_type=service_type(spec),
@@ -264,7 +265,7 @@ class _Resolver:
             if port is None:
                 report(f"waitFor {target!r}: {service}.{component_key} has no port {port_name!r}")
                 continue
-            found.append(Wait(target, fullname_expr(service, component_key), port["port"]))
+            found.append(Wait(target, fullname_expr(service, component_key), port.get("servicePort", port["port"])))
         return tuple(found)
 
     @staticmethod

@@ -71,10 +71,17 @@ def leaves(tree: Any, prefix: Path = ()) -> Iterator[tuple[Path, Any]]:
         yield prefix, tree
 
 
+def _chart_leaves(tree: Any) -> Iterator[tuple[Path, Any]]:
+    """Leaves that reach a chart: image facts (imageFacts, images.<name>.facts) only feed the checks."""
+    for path, value in leaves(tree):
+        if path[:1] != ("imageFacts",) and not (len(path) > 4 and path[2] == "images" and path[4] == "facts"):
+            yield path, value
+
+
 def compare(before: Merged, after: Merged, display_before: Any = str, display_after: Any = str) -> list[ValueChange]:
     """Every leaf that was added, removed or changed, in path order. `display_*` turn a provenance
     file name into what the user reads (git sides say REV:file)."""
-    old, new = dict(leaves(before.tree)), dict(leaves(after.tree))
+    old, new = dict(_chart_leaves(before.tree)), dict(_chart_leaves(after.tree))
     changes = []
     for path in sorted(set(old) | set(new), key=lambda p: [str(part) for part in p]):
         a, b = old.get(path, _ABSENT), new.get(path, _ABSENT)

@@ -162,8 +162,8 @@ def test_a_job_that_keeps_its_name_while_its_template_changes_is_rejected(tmp_pa
     code, findings = check("--from", str(charts[0]), "--to", str(charts[1]))
     finding = the(findings, "job_template_changed")
     assert (code, finding["kind"], finding["name"], finding["field"]) == (1, "Job", "oaas-keystone-bootstrap", "spec.template")
-    assert any(image.endswith("keystone:5.0.1") for image in finding["from"])
-    assert any(image.endswith("keystone:6.0.0") for image in finding["to"])
+    assert any(image.endswith("keystone:5.0.5") for image in finding["from"])
+    assert any(image.endswith("keystone:6.2.4") for image in finding["to"])
 
 
 def test_text_output_and_quiet(repo: Path) -> None:

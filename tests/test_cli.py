@@ -48,9 +48,9 @@ def test_services_in_dependency_order() -> None:
 def test_explain_a_value_set_in_a_blueprint_and_overridden_in_an_overlay() -> None:
     result = run_chartgen("explain", "galera.images.mariadb.tag", "--release", "pike", check=True)
     lines = result.stdout.splitlines()
-    assert lines[0] == 'galera.images.mariadb.tag = "5.0.1"'
-    assert re.match(r'\s+set by\s+values/pike\.yaml:\d+:\d+\s+\[release\] "5\.0\.1"', lines[1])
-    assert re.match(r'\s+overrode\s+blueprints/galera\.yaml:\d+:\d+\s+\[blueprint\] "6\.0\.0"', lines[2])
+    assert lines[0] == 'galera.images.mariadb.tag = "5.0.5"'
+    assert re.match(r'\s+set by\s+values/pike\.yaml:\d+:\d+\s+\[release\] "5\.0\.5"', lines[1])
+    assert re.match(r'\s+overrode\s+blueprints/galera\.yaml:\d+:\d+\s+\[blueprint\] "6\.2\.4"', lines[2])
 
 
 def test_explain_a_deleted_value() -> None:

@@ -58,7 +58,7 @@ def test_text_shows_the_changed_tag_with_both_sides_provenance_and_the_new_image
     assert result.code == 1
     before, after = set_by(TAG, "ocata"), set_by(TAG, "pike")
     lines = result.stdout.splitlines()
-    at = lines.index('  value   services.keystone.images.keystone.tag: "4.0.0" -> "5.0.1"')
+    at = lines.index('  value   services.keystone.images.keystone.tag: "ocata" -> "5.0.5"')
     assert lines[at + 1].split() == ["from", f"{before['file']}:{before['line']}:{before['col']}", "[release]"]
     assert lines[at + 2].split() == ["to", f"{after['file']}:{after['line']}:{after['col']}", "[release]"]
     block = result.stdout.split("  object  changed Deployment/oaas-keystone-api\n", 1)[1].split("\n  object  ", 1)[0]
@@ -70,7 +70,7 @@ def test_json_has_the_same_facts(ocata_pike: dict, tmp_path: Path) -> None:
     assert not ocata_pike["equal"] and ocata_pike["valuesCompared"]
     keystone = chart(ocata_pike, "keystone")
     tag = next(v for v in keystone["values"] if v["path"] == "services." + TAG)
-    assert (tag["change"], tag["from"], tag["to"]) == ("changed", "4.0.0", "5.0.1")
+    assert (tag["change"], tag["from"], tag["to"]) == ("changed", "ocata", "5.0.5")
     for side, release in (("fromOrigin", "ocata"), ("toOrigin", "pike")):
         expected = set_by(TAG, release)
         assert {k: tag[side][k] for k in ("file", "line", "col", "layer")} == {k: expected[k] for k in ("file", "line", "col", "layer")}
@@ -118,17 +118,17 @@ def test_a_git_revision_side(project: Path) -> None:
     subprocess.run(git + ["commit", "-q", "-m", "queens"], check=True)
     release = project / "values" / "queens.yaml"
     text = release.read_text()
-    old = '        repository: docker.io/kolla/ubuntu-binary-keystone\n        tag: "6.0.0"\n'
+    old = '        repository: docker.io/kolla/ubuntu-binary-keystone\n        tag: "6.2.4"\n'
     assert text.count(old) == 1
     line = text[: text.index(old)].count("\n") + 2
-    release.write_text(text.replace(old, old.replace('"6.0.0"', '"6.0.1"')))
-    subprocess.run(git + ["commit", "-q", "-am", "keystone 6.0.1"], check=True)
+    release.write_text(text.replace(old, old.replace('"6.2.4"', '"6.2.5"')))
+    subprocess.run(git + ["commit", "-q", "-am", "keystone 6.2.5"], check=True)
     result = run_chartgen("diff", "--from", "HEAD~1:queens", "--to", "HEAD:queens", "--format", "json", cwd=project)
     assert result.code == 1, result.stderr
     report = json.loads(result.stdout)
     assert (report["from"]["kind"], report["to"]["kind"]) == ("git", "git")
     tag = next(v for v in chart(report, "keystone")["values"] if v["path"] == "services." + TAG)
-    assert (tag["from"], tag["to"]) == ("6.0.0", "6.0.1")
+    assert (tag["from"], tag["to"]) == ("6.2.4", "6.2.5")
     assert (tag["fromOrigin"]["file"], tag["fromOrigin"]["line"]) == ("HEAD~1:values/queens.yaml", line)
     assert (tag["toOrigin"]["file"], tag["toOrigin"]["line"]) == ("HEAD:values/queens.yaml", line)
     assert run_chartgen("diff", "--from", "HEAD:queens", "--to", "queens", "--quiet", cwd=project).code == 0

@@ -11,13 +11,17 @@ from types import ModuleType
 from chartgen.checks import (
     dependency_cycle,
     disabled_dependency,
+    feature_version,
     member_components,
+    missing_binary,
     name_too_long,
     port_clash,
     privilege_outside_blueprint,
     quorum_even_replicas,
     secret_literal,
     unknown_dependency,
+    unknown_user,
+    wsgi_grant,
 )
 from chartgen.checks.context import Context
 from chartgen.diagnostics import Diagnostic
@@ -32,6 +36,10 @@ REGISTRY: dict[str, ModuleType] = {
     privilege_outside_blueprint.CODE: privilege_outside_blueprint,
     secret_literal.CODE: secret_literal,
     member_components.CODE: member_components,
+    feature_version.CODE: feature_version,
+    missing_binary.CODE: missing_binary,
+    unknown_user.CODE: unknown_user,
+    wsgi_grant.CODE: wsgi_grant,
 }
 
 

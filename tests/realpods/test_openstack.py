@@ -1,0 +1,232 @@
+"""OpenStack 2025.1 on real pods: the chart installs with real helm, every pod passes its own probes,
+every bootstrap Job completes, `helm test` passes, and what a user created survives an upgrade that
+rolls the pods and the loss of a galera, a rabbitmq and a keystone pod.
+
+The images are the stand-ins of images/*.yaml (built here: no registry), laid over the chart by
+tests/realpods/standins-2025.1.yaml on top of the one-machine lab overlays of examples/. The tests
+of this module run in order and share one installation: each step is the next day of an operator.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from cluster import REPO, RealCluster  # noqa: E402
+from summary import REPORT  # noqa: E402
+
+pytestmark = pytest.mark.realpods
+
+RELEASE = "2025.1"
+OVERLAYS = ("examples/site-small.yaml", "examples/site-single-node.yaml", "tests/realpods/standins-2025.1.yaml")
+INSTALL_TIMEOUT = "40m"
+TEST_TIMEOUT = "15m"
+# Claims of the installed services (galera, rabbitmq, glance's image store) plus room for a rerun.
+VOLUMES = 8
+SEED_PASSWORD = uuid.uuid4().hex  # the test user's password: made up per run, never a literal
+PROJECT, USER, IMAGE = "oaas-e2e", "oaas-e2e-user", "oaas-e2e-image"
+
+
+class OpenStack:
+    """One installation of the umbrella in a namespace, and a toolbox pod to talk to it."""
+
+    def __init__(self, cluster: RealCluster, chart: Path, namespace: str):
+        self.cluster, self.chart, self.namespace = cluster, chart, namespace
+
+    def helm(self, major: int, *args: str, timeout: float = 3000) -> subprocess.CompletedProcess:
+        return self.cluster.helm(*args, "--namespace", self.namespace, major=major, timeout=timeout)
+
+    def kubectl(self, *args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess:
+        return self.cluster.kubectl(*args, "--namespace", self.namespace, check=check)
+
+    def pods(self) -> list[dict]:
+        return self.cluster.kubectl_json("get", "pods", "--namespace", self.namespace)["items"]
+
+    def explain_failure(self) -> str:
+        """Pod phases, waiting reasons and the last log lines of what is not well: the failure message."""
+        lines = []
+        for pod in self.pods():
+            name, status = pod["metadata"]["name"], pod.get("status", {})
+            states = status.get("containerStatuses", []) + status.get("initContainerStatuses", [])
+            bad = [s for s in states if not s.get("ready") and s.get("state", {}).get("terminated", {}).get("reason") != "Completed"]
+            if status.get("phase") in ("Succeeded",) or not bad and status.get("phase") == "Running":
+                continue
+            reasons = [f"{s['name']}: {next(iter(s.get('state', {})), '?')} {json.dumps(next(iter(s.get('state', {}).values()), {}))[:200]} restarts={s.get('restartCount')}" for s in bad]
+            lines.append(f"pod {name} {status.get('phase')}: " + "; ".join(reasons))
+            for s in bad[:2]:
+                log = self.kubectl("logs", name, "-c", s["name"], "--tail", "25", check=False)
+                previous = self.kubectl("logs", name, "-c", s["name"], "--tail", "25", "--previous", check=False)
+                text = (log.stdout or log.stderr).strip() or (previous.stdout or previous.stderr).strip()
+                lines += [f"    | {line}" for line in text.splitlines()[-25:]]
+        events = self.kubectl("get", "events", "--sort-by=.lastTimestamp", check=False).stdout.splitlines()[-15:]
+        return "\n".join(lines + ["events:"] + events)
+
+    # --- the toolbox: a pod with the openstack CLI, as the admin ---------------------------------
+    def start_toolbox(self) -> None:
+        pod = {
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "toolbox", "namespace": self.namespace},
+            "spec": {
+                "automountServiceAccountToken": False,
+                "securityContext": {"runAsUser": 42401, "runAsGroup": 42401, "runAsNonRoot": True},
+                "containers": [{
+                    "name": "toolbox", "image": "localhost/chartgen/openstack-client:2025.1", "imagePullPolicy": "Never",
+                    "command": ["sleep", "infinity"],
+                    "env": [
+                        {"name": "OS_AUTH_URL", "value": "http://oaas-keystone-api:5000/v3"},
+                        {"name": "OS_IDENTITY_API_VERSION", "value": "3"},
+                        {"name": "OS_USERNAME", "value": "admin"}, {"name": "OS_PROJECT_NAME", "value": "admin"},
+                        {"name": "OS_USER_DOMAIN_NAME", "value": "Default"}, {"name": "OS_PROJECT_DOMAIN_NAME", "value": "Default"},
+                        {"name": "HOME", "value": "/tmp"},
+                        {"name": "OS_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "oaas-keystone", "key": "adminPassword"}}},
+                    ],
+                    "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}},
+                }],
+            },
+        }
+        self.cluster.apply(pod, namespace=self.namespace)
+        self.cluster.wait_for("the toolbox pod Running", lambda: self.phase("toolbox") == "Running", timeout=180)
+
+    def phase(self, pod: str) -> str:
+        result = self.kubectl("get", "pod", pod, "-o", "jsonpath={.status.phase}", check=False)
+        return result.stdout.strip()
+
+    def openstack(self, command: str, check: bool = True) -> subprocess.CompletedProcess:
+        result = self.cluster.kubectl("exec", "--namespace", self.namespace, "toolbox", "--", "sh", "-ec", command, check=False)
+        if check and result.returncode != 0:
+            raise AssertionError(f"in the toolbox: {command}\n{result.stdout}{result.stderr}")
+        return result
+
+    def user_token(self) -> bool:
+        """The seeded user gets a token in its project."""
+        command = (f"openstack --os-username {USER} --os-password {shlex.quote(SEED_PASSWORD)} --os-project-name {PROJECT} "
+                   "token issue -f value -c id")
+        return self.openstack(command, check=False).returncode == 0
+
+    def image_active(self) -> bool:
+        return self.openstack(f"openstack image show {IMAGE} -f value -c status", check=False).stdout.strip() == "active"
+
+    def wait_for_user(self, what: str, timeout: float = 600) -> float:
+        """Seconds until the seeded user gets a token and its image is there again."""
+        began = time.monotonic()
+        self.cluster.wait_for(f"a token for {USER} and the image {IMAGE} {what}",
+                              lambda: self.user_token() and self.image_active(), timeout=timeout)
+        return time.monotonic() - began
+
+
+@pytest.fixture(scope="module")
+def standin_images(real_cluster: RealCluster) -> dict[str, str]:
+    """Build (or find cached) the stand-in images and import them into the node's containerd."""
+    began = time.monotonic()
+    result = subprocess.run([sys.executable, str(REPO / "tools" / "build_images.py"), "--release", RELEASE],
+                            capture_output=True, text=True, timeout=5400)
+    if result.returncode != 0:
+        tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-20:])
+        pytest.fail(f"tools/build_images.py --release {RELEASE} failed ({result.returncode}):\n{tail}", pytrace=False)
+    REPORT.append(f"stand-in images built or cached in {time.monotonic() - began:.0f}s")
+    index = json.loads((Path.home() / ".cache" / "chartgen" / "images" / f"index-{RELEASE}.json").read_text())
+    began = time.monotonic()
+    imported = {name: real_cluster.import_image(Path(entry["tar"]), entry["name"]) for name, entry in sorted(index.items())}
+    REPORT.append(f"{len(imported)} stand-in images imported in {time.monotonic() - began:.0f}s")
+    return imported
+
+
+@pytest.fixture(scope="module")
+def chart(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("real-chart")
+    args = ["build", "--release", RELEASE, "--out", str(out), "--quiet"]
+    for overlay in OVERLAYS:
+        args += ["--overlay", str(REPO / overlay)]
+    subprocess.run([sys.executable, "-m", "chartgen", *args], check=True, cwd=REPO)
+    return out / "oaas"
+
+
+@pytest.fixture(scope="module")
+def openstack(real_cluster: RealCluster, standin_images: dict[str, str], chart: Path):
+    namespace = f"openstack-{uuid.uuid4().hex[:6]}"
+    real_cluster.kubectl("create", "namespace", namespace)
+    real_cluster.add_persistent_volumes(VOLUMES)
+    deployment = OpenStack(real_cluster, chart, namespace)
+    yield deployment
+    real_cluster.helm("uninstall", "oaas", "--namespace", namespace, "--wait", "--timeout", "10m", major=4, check=False, timeout=900)
+    real_cluster.kubectl("delete", "namespace", namespace, "--wait=false", check=False)
+
+
+def run_step(openstack: OpenStack, what: str, step) -> float:
+    """Run one operator step; on failure, say what the cluster looks like. Returns seconds."""
+    began = time.monotonic()
+    try:
+        step()
+    except Exception as err:  # noqa: BLE001 - any failure gets the cluster's state attached
+        raise AssertionError(f"{what} failed: {err}\n--- cluster state ---\n{openstack.explain_failure()}") from None
+    seconds = time.monotonic() - began
+    REPORT.append(f"{what}: {seconds:.0f}s")
+    return seconds
+
+
+def test_install_with_helm3_every_pod_ready_every_job_complete(openstack: OpenStack) -> None:
+    began = time.monotonic()
+    run_step(openstack, "helm 3 install --wait --wait-for-jobs", lambda: openstack.helm(
+        3, "install", "oaas", str(openstack.chart), "--wait", "--wait-for-jobs", "--timeout", INSTALL_TIMEOUT))
+    for pod in openstack.pods():
+        name, status = pod["metadata"]["name"], pod["status"]
+        if status["phase"] == "Succeeded":
+            continue
+        assert status["phase"] == "Running", f"{name}: {status['phase']}"
+        assert all(c["ready"] for c in status["containerStatuses"]), f"{name} not ready: {status['containerStatuses']}"
+    jobs = openstack.cluster.kubectl_json("get", "jobs", "--namespace", openstack.namespace)["items"]
+    assert jobs and all(job["status"].get("succeeded") == 1 for job in jobs), [j["metadata"]["name"] for j in jobs]
+    openstack.start_toolbox()
+    openstack.cluster.wait_for("a first admin token", lambda: openstack.openstack("openstack token issue", check=False).returncode == 0, timeout=300)
+    REPORT.append(f"time to first token from the start of the install: {time.monotonic() - began:.0f}s")
+
+
+def test_helm3_test_passes(openstack: OpenStack) -> None:
+    run_step(openstack, "helm 3 test", lambda: openstack.helm(3, "test", "oaas", "--timeout", TEST_TIMEOUT))
+
+
+def test_seed_a_project_a_user_and_an_image(openstack: OpenStack) -> None:
+    openstack.openstack(
+        f"openstack project create {PROJECT} -f value -c id\n"
+        f"openstack user create --project {PROJECT} --password {shlex.quote(SEED_PASSWORD)} {USER} -f value -c id\n"
+        f"openstack role add --project {PROJECT} --user {USER} member\n"
+        f"head -c 4096 /dev/urandom > /tmp/{IMAGE}.raw\n"
+        f"openstack image create --disk-format raw --container-format bare --public --file /tmp/{IMAGE}.raw {IMAGE} -f value -c id")
+    assert openstack.user_token() and openstack.image_active()
+
+
+def test_helm4_upgrade_with_a_config_change_rolls_the_pods_and_keeps_the_data(openstack: OpenStack) -> None:
+    before = {p["metadata"]["name"] for p in openstack.pods() if p["metadata"]["name"].startswith("oaas-keystone-api-")}
+    run_step(openstack, "helm 4 upgrade (keystone debug on)", lambda: openstack.helm(
+        4, "upgrade", "oaas", str(openstack.chart), "--reuse-values", "--set", "keystone.conf.keystone.DEFAULT.debug=true",
+        "--wait", "--wait-for-jobs", "--timeout", INSTALL_TIMEOUT))
+    after = {p["metadata"]["name"] for p in openstack.pods() if p["metadata"]["name"].startswith("oaas-keystone-api-")}
+    assert before and after and not before & after, f"keystone pods did not roll: {before} -> {after}"
+    seconds = openstack.wait_for_user("after the upgrade")
+    REPORT.append(f"user token and image after the upgrade: {seconds:.0f}s")
+
+
+def test_helm4_test_passes(openstack: OpenStack) -> None:
+    run_step(openstack, "helm 4 test", lambda: openstack.helm(4, "test", "oaas", "--timeout", TEST_TIMEOUT))
+
+
+@pytest.mark.parametrize("pod", ["oaas-galera-server-0", "oaas-rabbitmq-server-0", "keystone-api"])
+def test_a_lost_pod_comes_back_and_nothing_is_lost(openstack: OpenStack, pod: str) -> None:
+    name = pod if pod.startswith("oaas-") else next(p["metadata"]["name"] for p in openstack.pods()
+                                                    if p["metadata"]["name"].startswith(f"oaas-{pod}-"))
+    began = time.monotonic()
+    openstack.kubectl("delete", "pod", name, "--wait=false")
+    try:
+        openstack.wait_for_user(f"after deleting {name}", timeout=900)
+    except Exception as err:
+        raise AssertionError(f"{err}\n--- cluster state ---\n{openstack.explain_failure()}") from None
+    REPORT.append(f"recovery from the loss of {name} (time to a user token and the image): {time.monotonic() - began:.0f}s")

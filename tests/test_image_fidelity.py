@@ -1,0 +1,156 @@
+"""Every command, path, uid and config line fits the image it runs in (issue 11), read from
+`helm template` of the built umbrella (real helm). One test per defect of the issue's table; each
+fails on the output chartgen rendered before the fix."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from helmrender import built, config_file, find, objects
+from helpers import RELEASES, run_chartgen
+
+pytestmark = pytest.mark.tools
+
+BINARY = ("newton", "ocata", "pike", "queens")  # kolla's Ubuntu binary images (xenial, Python 2)
+EXPECTED_TAGS = {"newton": "3.0.3", "ocata": "ocata", "pike": "5.0.5", "queens": "6.2.4", "2025.1": "2025.1-ubuntu-noble"}
+
+
+@pytest.fixture(scope="module")
+def scratch(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return str(tmp_path_factory.mktemp("fidelity"))
+
+
+def container(docs: list[dict], kind: str, name: str) -> dict:
+    return find(docs, kind, name)["spec"]["template"]["spec"]["containers"][0]
+
+
+def pod(docs: list[dict], kind: str, name: str) -> dict:
+    return find(docs, kind, name)["spec"]["template"]["spec"]
+
+
+@pytest.mark.parametrize("release", RELEASES)
+def test_row1_haproxy_logs_to_stdout_only_from_1_9(scratch: str, release: str) -> None:
+    haproxy = config_file(objects(built(release, scratch)), "galera", "haproxy.cfg")
+    # HAProxy 1.6 (xenial) refuses `log stdout` and `format`; 2025.1 ships 2.8.
+    assert ("log stdout" in haproxy) is (release == "2025.1")
+    assert not re.search(r"^\s*log\s+\S+.*\sformat\s", haproxy, re.M) or release == "2025.1"
+
+
+@pytest.mark.parametrize("release", RELEASES)
+def test_row2_root_is_created_without_create_user_if_not_exists(scratch: str, release: str) -> None:
+    init = config_file(objects(built(release, scratch)), "galera", "init.sql")
+    assert "IF NOT EXISTS" not in init.upper()  # MariaDB 10.0 has no CREATE USER IF NOT EXISTS
+    assert "GRANT ALL PRIVILEGES ON *.* TO 'root'@'%' IDENTIFIED BY '$(MYSQL_PWD)' WITH GRANT OPTION;" in init
+
+
+@pytest.mark.parametrize("release", RELEASES)
+def test_row3_galera_probes_peers_with_bash_and_fails_closed(scratch: str, release: str) -> None:
+    docs = objects(built(release, scratch))
+    start = config_file(docs, "galera", "start.sh")
+    assert not re.search(r"(^|[\s;|&(])nc\s", start)  # no kolla image has netcat
+    assert start.startswith("#!/bin/bash") and "/dev/tcp/" in start
+    assert container(docs, "StatefulSet", "oaas-galera-server")["command"][0] == "/bin/bash"
+    # A peer that does not answer in time is not taken for down: member 0 stops instead of bootstrapping.
+    unknown = start.index('if [ "$peers_unknown" = "1" ]; then')
+    assert unknown < start.index('extra="--wsrep-new-cluster"') and "exit 1" in start[unknown:start.index('extra="--wsrep-new-cluster"')]
+
+
+@pytest.mark.parametrize("release", BINARY)
+def test_row4_rabbitmq_3_6_loads_definitions_through_the_management_plugin(scratch: str, release: str) -> None:
+    docs = objects(built(release, scratch))
+    config = config_file(docs, "rabbitmq", "rabbitmq.config")
+    management = config[config.index("{rabbitmq_management"):]
+    assert '{load_definitions, "/etc/rabbitmq/definitions.json"}' in management
+    env = {e["name"]: e.get("value", "") for e in container(docs, "StatefulSet", "oaas-rabbitmq-server")["env"]}
+    assert "load_definitions" not in env.get("RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS", "")
+
+
+def _wsgi_files(docs: list[dict]) -> list[tuple[str, str, str]]:
+    return [(doc["metadata"]["name"], name, text) for doc in docs if doc["kind"] == "ConfigMap"
+            for name, text in doc.get("data", {}).items() if "WSGIScriptAlias" in text]
+
+
+@pytest.mark.parametrize("release", RELEASES)
+def test_row5_every_wsgi_script_is_granted_in_its_virtual_host(scratch: str, release: str) -> None:
+    files = _wsgi_files(objects(built(release, scratch)))
+    assert {"oaas-keystone-config", "oaas-cinder-config"} <= {name for name, _, _ in files}
+    for config_map, name, text in files:
+        for host in re.findall(r"<VirtualHost.*?</VirtualHost>", text, re.S):
+            granted = [d.rstrip("/") for d in re.findall(r"<Directory\s+\"?([^\">]+)\"?>(?:(?!</Directory>).)*Require all granted", text, re.S)]
+            for script in re.findall(r"WSGIScriptAlias\s+\S+\s+(\S+)", host):
+                assert any(script.startswith(folder + "/") for folder in granted), (config_map, name, script)
+
+
+@pytest.mark.parametrize("release", RELEASES)
+def test_row6_horizon_settings_are_mounted_where_the_image_reads_them(scratch: str, release: str) -> None:
+    mounts = {m["mountPath"] for m in container(objects(built(release, scratch)), "Deployment", "oaas-horizon-server")["volumeMounts"]}
+    # kolla links Django's local_settings.py to /etc/openstack-dashboard/local_settings (binary images)
+    expected = "/etc/openstack-dashboard/local_settings" + (".py" if release == "2025.1" else "")
+    assert expected in mounts, mounts
+    assert not {"/etc/openstack-dashboard/local_settings", "/etc/openstack-dashboard/local_settings.py"} - {expected} & mounts
+
+
+@pytest.mark.parametrize("release", RELEASES)
+def test_row7_horizon_listens_on_8080_behind_service_port_80(scratch: str, release: str) -> None:
+    docs = objects(built(release, scratch))
+    main = container(docs, "Deployment", "oaas-horizon-server")
+    assert [p["containerPort"] for p in main["ports"]] == [8080]
+    assert "NET_BIND_SERVICE" not in json.dumps(main.get("securityContext", {}))
+    port = find(docs, "Service", "oaas-horizon-server")["spec"]["ports"][0]
+    assert (port["port"], port["targetPort"], port["nodePort"]) == (80, "http", 30080)
+    assert "Listen 0.0.0.0:8080" in config_file(docs, "horizon", "openstack-dashboard.conf")
+
+
+@pytest.mark.parametrize("release", ("ocata", "pike", "queens"))
+def test_row8_zookeeper_runs_the_ubuntu_package_script(scratch: str, release: str) -> None:
+    env = {e["name"]: e.get("value") for e in container(objects(built(release, scratch)), "StatefulSet", "oaas-zookeeper-server")["env"]}
+    assert env["ZK_SERVER"] == "/usr/share/zookeeper/bin/zkServer.sh"
+
+
+def test_row9_newton_rabbitmq_runs_without_the_uid_checking_wrapper(scratch: str) -> None:
+    server = container(objects(built("newton", scratch)), "StatefulSet", "oaas-rabbitmq-server")
+    # /usr/sbin/rabbitmq-server exits for any uid but rabbitmq's and root; kolla 3.0.3 has no fixed uid.
+    assert server["command"] == ["/usr/lib/rabbitmq/bin/rabbitmq-server"]
+    assert server["readinessProbe"]["exec"]["command"][0] == "/usr/lib/rabbitmq/bin/rabbitmqctl"
+
+
+def test_row10_newton_names_no_zookeeper_image_kolla_never_built(scratch: str) -> None:
+    chart = built("newton", scratch)
+    text = (chart / "Chart.yaml").read_text() + (chart / "charts" / "zookeeper" / "values.yaml").read_text()
+    # kolla 3.0.3 has no docker/zookeeper: the (disabled) default is ocata's published image
+    assert "ubuntu-binary-zookeeper:3.0.3" not in text and not re.search(r'tag: "?3\.0\.3"?\n', text)
+    assert re.search(r'repository: docker.io/kolla/ubuntu-binary-zookeeper\n\s+tag: "?ocata"?\n', text), text
+
+
+@pytest.mark.parametrize("release, group", [("ocata", 65534), ("pike", 65534), ("queens", 65534), ("2025.1", 999)])
+def test_row11_mongodb_and_ceilometer_compute_run_in_groups_the_images_have(scratch: str, release: str, group: int) -> None:
+    docs = objects(built(release, scratch), "--set", "mongodb.enabled=true")
+    mongo = pod(docs, "StatefulSet", "oaas-mongodb-server")["securityContext"]
+    assert (mongo["runAsGroup"], mongo["fsGroup"]) == (group, group)
+    compute = pod(docs, "DaemonSet", "oaas-ceilometer-compute")["securityContext"]
+    assert compute["runAsGroup"] == (42405 if release == "ocata" else 42473)  # no libvirt group before kolla 5.0.0
+
+
+def test_row12_every_service_on_the_bus_uses_quorum_queues_on_rabbitmq_4(scratch: str) -> None:
+    docs = objects(built("2025.1", scratch))
+    texts = {doc["metadata"]["name"]: text for doc in docs if doc["kind"] == "ConfigMap"
+             for text in doc.get("data", {}).values() if re.search(r"^transport_url = ", text, re.M)}
+    assert len(texts) >= 8
+    for name, text in texts.items():
+        section = text[text.index("[oslo_messaging_rabbit]"):]
+        for option in ("rabbit_quorum_queue = true", "rabbit_transient_quorum_queue = true", "rabbit_stream_fanout = true"):
+            assert option in section, (name, option)
+
+
+@pytest.mark.parametrize("release", RELEASES)
+def test_row13_image_tags_are_the_published_ones_with_their_evidence(release: str) -> None:
+    rows = json.loads(run_chartgen("services", "--release", release, "--format", "json", check=True).stdout)
+    kolla = [image for row in rows if row["enabled"] for image in row["images"] if "kolla" in image]
+    assert kolla and {image.rsplit(":", 1)[1] for image in kolla} == {EXPECTED_TAGS[release]}
+    for row in rows:
+        for image, facts in row["imageFacts"].items():
+            assert facts is not None, image  # every default image has facts, each source a kolla@TAG path or a Dockerfile
+            assert all("kolla@" in source or "Dockerfile" in source for source in facts["sources"]), (image, facts["sources"])
