@@ -6,7 +6,9 @@
 #
 # Each component group carries a stamp holding a fingerprint of everything
 # that goes into it (versions, wrapper module files, Go version, ldflags), so
-# a rerun with nothing changed only compares stamps and returns at once.
+# a rerun with nothing changed only compares stamps and returns at once
+# (tools/build-lib.sh). The node binaries (kubelet, kube-proxy) come from the
+# same wrapper module but are built by tools/build-node.sh.
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -14,6 +16,9 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 source "$repo/tools/control-plane.env"
 
 source "$repo/tools/tools-dir.sh"
+# shellcheck source=tools/build-lib.sh
+source "$repo/tools/build-lib.sh"
+build_lib_name=build-control-plane
 tools_dir=$(chartgen_tools_dir "$repo")
 version_dir=$tools_dir/k8s/$K8S_VERSION
 bin_dir=$version_dir/bin
@@ -37,11 +42,6 @@ k8s_ldflags="-s -w \
 -X k8s.io/component-base/version.gitMinor=$minor \
 -X k8s.io/component-base/version.gitTreeState=clean"
 
-die() {
-    echo "build-control-plane: $*" >&2
-    exit 1
-}
-
 # The env file and the wrapper modules both name the versions; a mismatch
 # would silently build something else than what the stamp claims.
 check_pins() {
@@ -55,72 +55,10 @@ check_pins() {
         die "tools/etcd/go.mod does not require go.etcd.io/etcd/server/v3 $ETCD_VERSION (see tools/control-plane.env)"
 }
 
-# fingerprint NAME FILES... prints a hash of the inputs of one component group.
-fingerprint() {
-    local name=$1
-    shift
-    {
-        echo "$name $K8S_VERSION $ETCD_VERSION $KWOK_VERSION $go_version"
-        echo "$k8s_ldflags"
-        if (($#)); then
-            (cd "$repo" && sha256sum "$@")
-        fi
-    } | sha256sum | cut -d' ' -f1
-}
-
-# is_cached NAME FINGERPRINT BINARIES... succeeds when every binary exists and
-# the stamp matches.
-is_cached() {
-    local name=$1 want=$2
-    shift 2
-    [[ -f $stamp_dir/$name && $(<"$stamp_dir/$name") == "$want" ]] || return 1
-    local b
-    for b in "$@"; do
-        [[ -x $bin_dir/$b ]] || return 1
-    done
-}
-
-report() { # report STATUS SECONDS BINARIES...
-    local status=$1 seconds=$2
-    shift 2
-    # Binaries of one group come out of a single `go build`: same duration.
-    local note=""
-    if (($# > 1)) && [[ $status == built ]]; then
-        note="  (one go build for all ${#})"
-    fi
-    local b
-    for b in "$@"; do
-        printf '  %-24s %-7s %6ss%s\n' "$b" "$status" "$seconds" "$note"
-    done
-}
-
-# build_group NAME BUILD_FUNCTION BINARIES... -- INPUT_FILES...
-build_group() {
-    local name=$1 build=$2
-    shift 2
-    local binaries=()
-    while (($#)) && [[ $1 != -- ]]; do
-        binaries+=("$1")
-        shift
-    done
-    shift
-    local want start
-    want=$(fingerprint "$name" "$@")
-    start=$SECONDS
-    if is_cached "$name" "$want" "${binaries[@]}"; then
-        report cached 0 "${binaries[@]}"
-        return
-    fi
-    rm -f "$stamp_dir/$name"
-    "$build"
-    echo "$want" >"$stamp_dir/$name"
-    report built $((SECONDS - start)) "${binaries[@]}"
-}
-
 # One `go build` for all four so the packages they share compile once.
 build_kubernetes() {
     echo "  building Kubernetes $K8S_VERSION (several minutes when the Go cache is cold)..."
-    (cd "$k8s_module" && go build -trimpath -ldflags "$k8s_ldflags" -o "$bin_dir/" ./cmd/...)
+    (cd "$k8s_module" && go build -trimpath -ldflags "$k8s_ldflags" -o "$bin_dir/" "${k8s_binaries[@]/#/./cmd/}")
 }
 
 build_etcd() {
@@ -137,6 +75,8 @@ main() {
     command -v go >/dev/null || die "go is not installed"
     check_pins
     go_version=$(go env GOVERSION)
+    fingerprint_versions="$K8S_VERSION $ETCD_VERSION $KWOK_VERSION"
+    fingerprint_flags=$k8s_ldflags
     mkdir -p "$bin_dir" "$stamp_dir"
     echo "control plane $K8S_VERSION (etcd $ETCD_VERSION, kwok $KWOK_VERSION, $go_version) in $version_dir"
 
@@ -147,9 +87,9 @@ main() {
     done
     etcd_inputs=(tools/etcd/go.mod tools/etcd/go.sum tools/etcd/main.go)
 
-    build_group kubernetes build_kubernetes "${k8s_binaries[@]}" -- "${k8s_inputs[@]}"
-    build_group etcd build_etcd etcd -- "${etcd_inputs[@]}"
-    build_group kwok build_kwok kwok --
+    build_group kubernetes build_kubernetes "${k8s_binaries[@]/#/$bin_dir/}" -- "${k8s_inputs[@]}"
+    build_group etcd build_etcd "$bin_dir/etcd" -- "${etcd_inputs[@]}"
+    build_group kwok build_kwok "$bin_dir/kwok" --
 
     # A stable path for tests and humans; relative so the tools dir can move.
     ln -sfn "$K8S_VERSION" "$tools_dir/k8s/current"

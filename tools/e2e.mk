@@ -1,10 +1,25 @@
 # e2e targets; included from the top-level Makefile.
 #   make control-plane   build (or confirm cached) etcd, kube-*, kubectl and kwok
 #   make e2e-smoke       prove the control plane is a real one
-.PHONY: control-plane e2e-smoke
+#   make node            host packages (apt) + kubelet, kube-proxy, CoreDNS, pause and their images
+#   make e2e-real        the real-pods tests: a real node runs real containers (root)
+#   make e2e-real-clean  remove what a killed real-pods run left on the machine
+.PHONY: control-plane e2e-smoke node-packages node e2e-real e2e-real-clean
 
 control-plane:
 	bash tools/build-control-plane.sh
 
 e2e-smoke: control-plane
 	.venv/bin/python -m pytest -m e2e tests/e2e/test_control_plane.py -v
+
+node-packages:
+	bash tools/install-node-packages.sh
+
+node: control-plane node-packages
+	bash tools/build-node.sh
+
+e2e-real: setup tools node
+	$(BIN)/python -m pytest -m realpods tests/realpods -v
+
+e2e-real-clean: setup
+	$(BIN)/python tests/realpods/host.py --clean

@@ -6,6 +6,11 @@ kubelets: it marks the fake nodes Ready, runs pods (Pending -> Running/Ready),
 finishes run-to-completion pods and confirms pod deletions. Everything listens
 on 127.0.0.1 only and lives in a temporary folder.
 
+tests/realpods/cluster.py extends it with a real node (kubelet, containerd,
+kube-proxy): the API server then binds and advertises a node-reachable address
+(`address`), and the hooks _start_nodes / _real_node_count / _start_addons
+add the node's parts to the same start sequence.
+
 Only the standard library is used (plus the openssl CLI for the PKI), so the
 module works before any project dependency is installed.
 
@@ -108,6 +113,8 @@ class ControlPlane:
     saving the logs under <repo>/.e2e-logs/<timestamp>/.
     """
 
+    workdir_prefix = "chartgen-e2e-"
+
     def __init__(
         self,
         *,
@@ -118,12 +125,16 @@ class ControlPlane:
         volume_binding_mode: str = "Immediate",
         startup_timeout: float = 180.0,
         log_root: Path | None = None,
+        address: str = "127.0.0.1",
     ) -> None:
         self.bin_dir = Path(bin_dir) if bin_dir else default_bin_dir()
         self.node_counts = dict(DEFAULT_NODE_COUNTS if node_counts is None else node_counts)
         self.initial_volumes = persistent_volumes
         self.volume_size = volume_size
         self.volume_binding_mode = volume_binding_mode
+        # Where the API server binds and what it advertises (the `kubernetes`
+        # Service's endpoint): loopback for kwok, an address pods reach otherwise.
+        self.address = address
         self.startup_timeout = startup_timeout
         self.log_root = Path(log_root) if log_root else REPO / ".e2e-logs"
 
@@ -155,14 +166,17 @@ class ControlPlane:
         self._trap_sigterm()
         try:
             self._check_binaries()
-            self.workdir = Path(tempfile.mkdtemp(prefix="chartgen-e2e-"))
+            self.workdir = Path(tempfile.mkdtemp(prefix=self.workdir_prefix))
+            self._prepare_host()
             self._timed("pki", self._write_pki)
             self._timed("etcd", self._start_etcd)
             self._timed("kube-apiserver", self._start_apiserver)
             self._start_controllers()
             self._timed("objects", self._create_cluster_objects)
+            self._start_nodes()
             self._timed("nodes-ready", self._wait_nodes_ready)
             self._timed("default-serviceaccount", self._wait_default_service_account)
+            self._start_addons()
         except BaseException as err:
             self.stop(failed=True)
             if isinstance(err, Exception) and not isinstance(err, ControlPlaneError):
@@ -223,6 +237,36 @@ class ControlPlane:
         step()
         self.timings[name] = round(time.monotonic() - began, 2)
 
+    # Hooks for real nodes (tests/realpods/cluster.py); nothing to do with kwok alone.
+
+    def _prepare_host(self) -> None:
+        """Change the machine before anything starts (a real node's address and rules)."""
+
+    def _start_nodes(self) -> None:
+        """Start real nodes after the control plane is up (before waiting for Ready)."""
+
+    def _real_node_count(self) -> int:
+        return 0
+
+    def _start_addons(self) -> None:
+        """Deploy cluster add-ons once the nodes are Ready (CoreDNS on real nodes)."""
+
+    def _identities(self) -> dict[str, tuple[str, str]]:
+        """Static token identities: key -> (user name, comma-separated groups)."""
+        # The admin is in system:masters; controller-manager and scheduler get
+        # the identities the bootstrap RBAC policy is written for.
+        return {
+            "admin": ("chartgen-e2e-admin", "system:masters"),
+            "controller-manager": ("system:kube-controller-manager", ""),
+            "scheduler": ("system:kube-scheduler", ""),
+        }
+
+    def _authorization_modes(self) -> str:
+        return "RBAC"
+
+    def _fake_node_count(self) -> int:
+        return sum(self.node_counts.values())
+
     def _check_binaries(self) -> None:
         missing = [b for b in (*COMPONENTS, "kubectl") if not (self.bin_dir / b).is_file()]
         if missing:
@@ -232,13 +276,15 @@ class ControlPlane:
 
     # ---------------------------------------------------------------- processes
 
-    def _spawn(self, name: str, args: list[str], env: dict[str, str] | None = None) -> Component:
+    def _spawn(self, name: str, args: list[str], env: dict[str, str] | None = None,
+               program: str | None = None) -> Component:
+        """Start a component (our binary `name`, or `program`), logging to logs/<name>.log."""
         logs = self._path("logs")
         logs.mkdir(exist_ok=True)
         log_path = logs / f"{name}.log"
         with open(log_path, "wb") as log:
             process = subprocess.Popen(
-                [str(self.bin_dir / name), *args],
+                [program or str(self.bin_dir / name), *args],
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -323,7 +369,8 @@ class ControlPlane:
         names = ["localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc",
                  "kubernetes.default.svc.cluster.local"]
         # 10.96.0.1 is the `kubernetes` Service IP: the first of the range.
-        sans = ",".join(["IP:127.0.0.1", "IP:10.96.0.1", *(f"DNS:{n}" for n in names)])
+        ips = sorted({"127.0.0.1", "10.96.0.1", self.address})
+        sans = ",".join([*(f"IP:{ip}" for ip in ips), *(f"DNS:{n}" for n in names)])
         self._openssl(
             "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
             "-CA", "ca.crt", "-CAkey", "ca.key",
@@ -331,21 +378,23 @@ class ControlPlane:
             "-addext", f"subjectAltName={sans}",
             "-addext", "extendedKeyUsage=serverAuth",
         )
+        # The API server's client identity towards kubelets (logs, exec,
+        # port-forward); real kubelets authenticate it against our CA.
+        self._openssl(
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+            "-CA", "ca.crt", "-CAkey", "ca.key",
+            "-keyout", "apiserver-kubelet-client.key", "-out", "apiserver-kubelet-client.crt",
+            "-subj", "/O=system:masters/CN=kube-apiserver-kubelet-client",
+            "-addext", "extendedKeyUsage=clientAuth",
+        )
         self._openssl("genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", "sa.key")
         self._openssl("pkey", "-in", "sa.key", "-pubout", "-out", "sa.pub")
 
-        # Static tokens: the admin is in system:masters; controller-manager and
-        # scheduler get the identities the bootstrap RBAC policy is written for.
-        self._tokens = {
-            "admin": secrets.token_hex(16),
-            "controller-manager": secrets.token_hex(16),
-            "scheduler": secrets.token_hex(16),
-        }
-        self._path("pki", "tokens.csv").write_text(
-            f'{self._tokens["admin"]},chartgen-e2e-admin,chartgen-e2e-admin,"system:masters"\n'
-            f'{self._tokens["controller-manager"]},system:kube-controller-manager,system:kube-controller-manager\n'
-            f'{self._tokens["scheduler"]},system:kube-scheduler,system:kube-scheduler\n'
-        )
+        lines = []
+        for key, (user, groups) in self._identities().items():
+            self._tokens[key] = secrets.token_hex(16)
+            lines.append(f'{self._tokens[key]},{user},{user}' + (f',"{groups}"' if groups else ""))
+        self._path("pki", "tokens.csv").write_text("\n".join(lines) + "\n")
         self._ssl = ssl.create_default_context(cafile=str(self._path("pki", "ca.crt")))
 
     def _write_kubeconfig(self, name: str, token: str) -> Path:
@@ -393,21 +442,25 @@ class ControlPlane:
 
     def _start_apiserver(self) -> None:
         port = free_port()
-        self.server = f"https://127.0.0.1:{port}"
+        self.server = f"https://{self.address}:{port}"
         pki = self._path("pki")
+        # The `kubernetes` Endpoints may not hold a loopback address; with kwok
+        # nothing reaches the apiserver through the Service. Real pods do, so
+        # with a real address the default lease reconciler publishes it.
+        reconciler = "none" if self.address.startswith("127.") else "lease"
         self._spawn("kube-apiserver", [
             f"--etcd-servers={self.etcd_url}",
-            "--bind-address=127.0.0.1",
-            "--advertise-address=127.0.0.1",
+            f"--bind-address={self.address}",
+            f"--advertise-address={self.address}",
             f"--secure-port={port}",
-            # The `kubernetes` Endpoints may not hold a loopback address;
-            # nothing in the tests reaches the apiserver through the Service.
-            "--endpoint-reconciler-type=none",
+            f"--endpoint-reconciler-type={reconciler}",
             f"--tls-cert-file={pki / 'apiserver.crt'}",
             f"--tls-private-key-file={pki / 'apiserver.key'}",
             f"--client-ca-file={pki / 'ca.crt'}",
             f"--token-auth-file={pki / 'tokens.csv'}",
-            "--authorization-mode=RBAC",
+            f"--kubelet-client-certificate={pki / 'apiserver-kubelet-client.crt'}",
+            f"--kubelet-client-key={pki / 'apiserver-kubelet-client.key'}",
+            f"--authorization-mode={self._authorization_modes()}",
             f"--service-account-issuer={SERVICE_ACCOUNT_ISSUER}",
             f"--service-account-key-file={pki / 'sa.pub'}",
             f"--service-account-signing-key-file={pki / 'sa.key'}",
@@ -451,6 +504,12 @@ class ControlPlane:
             f"--cert-dir={self._path('scheduler-certs')}",
             "--leader-elect=false",
         ])
+        if self._fake_node_count():
+            self._start_kwok()
+        self.timings["controllers-spawned"] = round(time.monotonic() - began, 2)
+
+    def _start_kwok(self) -> None:
+        # kwok manages only the nodes annotated as fake: never a real kubelet's node.
         kwok_home = self._path("kwok-home")
         kwok_home.mkdir()
         self._spawn("kwok", [
@@ -464,7 +523,6 @@ class ControlPlane:
         # kwok also reads ~/.kwok/kwok.yaml when it exists; a private HOME
         # keeps a developer's own kwok setup out of the tests.
         ], env={**os.environ, "HOME": str(kwok_home)})
-        self.timings["controllers-spawned"] = round(time.monotonic() - began, 2)
 
     # ---------------------------------------------------------------- cluster objects
 
@@ -538,7 +596,8 @@ class ControlPlane:
         """Create `count` more static PVs in the e2e StorageClass; return names.
 
         Each PV offers ReadWriteOnce and ReadWriteMany, so any RWO or RWX claim
-        fits any free PV. hostPath is never touched: no kubelet mounts it.
+        fits any free PV. With kwok nothing mounts the hostPath; a real kubelet
+        does (under the temporary folder, removed at the end).
         """
         names = []
         for _ in range(count):
@@ -553,7 +612,7 @@ class ControlPlane:
                     "accessModes": ["ReadWriteOnce", "ReadWriteMany"],
                     "persistentVolumeReclaimPolicy": "Retain",
                     "storageClassName": STORAGE_CLASS,
-                    "hostPath": {"path": f"/tmp/chartgen-e2e/{name}", "type": "DirectoryOrCreate"},
+                    "hostPath": {"path": str(self._path("volumes", name)), "type": "DirectoryOrCreate"},
                 },
             })
             names.append(name)
@@ -577,7 +636,7 @@ class ControlPlane:
     # ---------------------------------------------------------------- readiness
 
     def _wait_nodes_ready(self) -> None:
-        expected = sum(self.node_counts.values())
+        expected = self._fake_node_count() + self._real_node_count()
 
         def schedulable(node: dict) -> bool:
             conditions = {c["type"]: c["status"] for c in node.get("status", {}).get("conditions", [])}

@@ -1,0 +1,110 @@
+"""Fixtures for the real-pods tests (`make e2e-real`, marker `realpods`).
+
+One real cluster serves the whole session (tests isolate themselves in their
+own namespace). Its teardown is checked: anything left on the machine (a
+process, mount, iptables rule, address, cgroup, changed sysctl) fails the
+session. Tests marked realpods run only when asked for (`-m realpods`): they
+need root and change the machine.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+from ruamel.yaml import YAML
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from cluster import BUSYBOX_IMAGE, REPO, RealCluster  # noqa: E402
+
+# In order: host packages, control plane, node binaries and images. Each is a
+# no-op when cached, so it always runs (and catches stale builds).
+PREPARE = (
+    ("tools/install-node-packages.sh",),
+    ("tools/build-control-plane.sh",),
+    ("tools/build-node.sh",),
+)
+REALPODS_REPORT: list[str] = []
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Leave realpods tests out unless the marker expression names them."""
+    if "realpods" in (config.option.markexpr or ""):
+        return
+    skipped = [item for item in items if item.get_closest_marker("realpods")]
+    if skipped:
+        config.hook.pytest_deselected(items=skipped)
+        items[:] = [item for item in items if not item.get_closest_marker("realpods")]
+
+
+def prepare_machine() -> None:
+    """Install and build what the cluster needs; fail with the script's last lines."""
+    for script, *args in PREPARE:
+        result = subprocess.run(["bash", str(REPO / script), *args], capture_output=True, text=True)
+        if result.returncode != 0:
+            tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-15:])
+            pytest.fail(f"{script} failed ({result.returncode}):\n{tail}", pytrace=False)
+        print(result.stdout, end="")
+
+
+def controller_labels() -> dict[str, str]:
+    """The chart's controller role label (global.nodeRoles.controller of values/common.yaml)."""
+    common = YAML(typ="safe").load((REPO / "values" / "common.yaml").read_text())
+    role = common["global"]["nodeRoles"]["controller"]
+    return {role["key"]: role["value"]}
+
+
+def fake_node_roles() -> dict[str, int]:
+    """kwok nodes for the compute and network agents (the chart's other roles)."""
+    return {"compute": 1, "network": 1}
+
+
+@pytest.fixture(scope="session")
+def real_cluster(request: pytest.FixtureRequest):
+    prepare_machine()
+    cluster = RealCluster(node_labels=controller_labels(), fake_nodes=fake_node_roles())
+    try:
+        cluster.start()
+    except Exception as err:  # the message names what is missing and its fix
+        left = cluster.teardown_problems + (cluster.leftovers() if cluster.touched_machine else [])
+        also = "\nand it left on the machine:\n" + "\n".join(left) if left else ""
+        pytest.fail(f"real cluster did not start: {err}{also}", pytrace=False)
+    REALPODS_REPORT.append(f"real cluster up in {cluster.startup_seconds:.1f}s: {cluster.timings}")
+    REALPODS_REPORT.append(f"real cluster memory (idle, all processes): {cluster.memory_mib():.0f} MiB")
+    try:
+        yield cluster
+    finally:
+        cluster.stop(failed=request.session.testsfailed > 0)
+        REALPODS_REPORT.append(f"real cluster teardown in {cluster.timings['teardown']:.1f}s")
+    left = cluster.teardown_problems + cluster.leftovers()
+    assert not left, "the real cluster left traces on the machine:\n" + "\n".join(left)
+
+
+@pytest.fixture(scope="session")
+def busybox(real_cluster: RealCluster) -> str:
+    """Debian's busybox-static as an image in the node's containerd; its name."""
+    return real_cluster.import_image(real_cluster.image_dir / "busybox.tar", BUSYBOX_IMAGE)
+
+
+@pytest.fixture
+def namespace(real_cluster: RealCluster, request: pytest.FixtureRequest):
+    """A fresh namespace per test, deleted afterwards (without waiting)."""
+    base = request.node.name.replace("_", "-").lower()[:40].strip("-")
+    name = f"{base}-{uuid.uuid4().hex[:6]}"
+    real_cluster.kubectl("create", "namespace", name)
+    real_cluster.wait_for(
+        f"ServiceAccount {name}/default",
+        lambda: real_cluster.kubectl("get", "serviceaccount", "default", "-n", name, check=False).returncode == 0,
+        timeout=60,
+    )
+    yield name
+    real_cluster.kubectl("delete", "namespace", name, "--wait=false", check=False)
+
+
+def pytest_terminal_summary(terminalreporter) -> None:  # noqa: ANN001 - pytest's own type
+    for line in REALPODS_REPORT:
+        terminalreporter.write_line(line)
