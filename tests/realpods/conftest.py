@@ -20,6 +20,7 @@ from ruamel.yaml import YAML
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from cluster import BUSYBOX_IMAGE, REPO, RealCluster  # noqa: E402
+from summary import REPORT  # noqa: E402
 
 # In order: host packages, control plane, node binaries and images. Each is a
 # no-op when cached, so it always runs (and catches stale builds).
@@ -106,5 +107,5 @@ def namespace(real_cluster: RealCluster, request: pytest.FixtureRequest):
 
 
 def pytest_terminal_summary(terminalreporter) -> None:  # noqa: ANN001 - pytest's own type
-    for line in REALPODS_REPORT:
+    for line in REALPODS_REPORT + REPORT:
         terminalreporter.write_line(line)

@@ -151,7 +151,7 @@ def chart(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def openstack(real_cluster: RealCluster, standin_images: dict[str, str], chart: Path):
+def openstack(real_cluster: RealCluster, busybox: str, standin_images: dict[str, str], chart: Path):
     namespace = f"openstack-{uuid.uuid4().hex[:6]}"
     real_cluster.kubectl("create", "namespace", namespace)
     real_cluster.add_persistent_volumes(VOLUMES)
