@@ -355,6 +355,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
         self._spawn("kube-proxy", [f"--config={config}", "--v=1"])
 
     def _start_addons(self) -> None:
+        self.timings["node-ready-after"] = round(time.monotonic() - self.started_at, 2)
         self._timed("coredns", self._start_coredns)
 
     def _start_coredns(self) -> None:
