@@ -437,13 +437,14 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
         """
         began = time.monotonic()
         if self.workdir is not None and self._host_changed:
-            self._stop_node()
+            self._timed("teardown-node", self._stop_node)
             self.teardown_problems += [f"still mounted: {p}" for p in unmount_all(str(self.workdir))]
         if failed and self.workdir is not None:
             self.save_logs()
-        super().stop(failed=failed)
+        self._timed("teardown-control-plane", lambda: super(RealCluster, self).stop(failed=failed))
         if self._host_changed:
-            self.teardown_problems += self.host.clean(kube_proxy_binary())
+            self._timed("teardown-host", lambda: self.teardown_problems.extend(
+                self.host.clean(kube_proxy_binary())))
             self._host_changed = False
         if self._lock is not None:
             self._lock.close()
@@ -454,11 +455,11 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
         """kubelet and kube-proxy first (nothing restarts pods), then containers, then containerd."""
         node = [c for c in self.components if c.name in ("kubelet", "kube-proxy")]
         for component in node:
-            self._terminate(component)
+            self._timed(f"teardown-{component.name}", lambda: self._terminate(component))
         containerd = [c for c in self.components if c.name == "containerd"]
         if containerd and containerd[0].exited() is None:
-            self._remove_tasks()
-            self._terminate(containerd[0])
+            self._timed("teardown-tasks", self._remove_tasks)
+            self._timed("teardown-containerd", lambda: self._terminate(containerd[0]))
         self.components = [c for c in self.components if c not in node + containerd]
         # Shims and containers outlive containerd (they are re-parented to init).
         control_plane = {c.process.pid for c in self.components}
