@@ -90,11 +90,13 @@ class RealCluster(ControlPlane):
     workdir_prefix = WORKDIR_PREFIX
 
     def __init__(self, *, node_labels: dict[str, str], fake_nodes: dict[str, int] | None = None,
-                 persistent_volumes: int = 0, startup_timeout: float = 180.0, **kwargs: Any) -> None:
+                 persistent_volumes: int = 0, startup_timeout: float = 180.0,
+                 lock_timeout: float = 900.0, **kwargs: Any) -> None:
         super().__init__(node_counts=FAKE_NODES if fake_nodes is None else fake_nodes,
                          persistent_volumes=persistent_volumes, startup_timeout=startup_timeout,
                          address=NODE_IP, **kwargs)
         self.node_labels = dict(node_labels)
+        self.lock_timeout = lock_timeout
         self.image_dir = self.bin_dir.parent / "images"
         self.host = host_of_every_run()
         self.teardown_problems: list[str] = []
@@ -169,14 +171,27 @@ class RealCluster(ControlPlane):
             raise ControlPlaneError(f"could not prepare the machine for a real node: {err}") from err
 
     def _take_lock(self) -> None:
+        """One real-pods cluster per machine: wait (bounded) for another run to end."""
         self._lock = open(LOCK_FILE, "a+")
-        try:
-            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            self._lock.close()
-            self._lock = None
-            raise ControlPlaneError(f"another real-pods cluster is running on this machine ({LOCK_FILE} is "
-                                    "locked): wait for it to finish") from None
+        deadline = time.monotonic() + self.lock_timeout
+        told = False
+        while True:
+            try:
+                fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                holder = Path(LOCK_FILE).read_text().strip() or "?"
+                if time.monotonic() > deadline:
+                    self._lock.close()
+                    self._lock = None
+                    raise ControlPlaneError(
+                        f"another real-pods cluster (pid {holder}) still runs on this machine after "
+                        f"{self.lock_timeout:.0f}s ({LOCK_FILE} is locked): wait for it to finish") from None
+                if not told:
+                    print(f"waiting up to {self.lock_timeout:.0f}s for the real-pods cluster of pid {holder} "
+                          "to finish", file=sys.stderr)
+                    told = True
+                time.sleep(2)
         self._lock.seek(0)
         self._lock.truncate()
         self._lock.write(f"{os.getpid()}\n")
