@@ -15,6 +15,7 @@ help:
 	@echo "make test     set up, install the tools and the control plane, run every test"
 	@echo "make lint     helm lint (3 and 4), helm template, kubeconform, ct lint on every release"
 	@echo "make e2e      the end-to-end tests on a real Kubernetes control plane"
+	@echo "make e2e-real the real-pods tests: a real node runs containers (root; not in make test yet)"
 	@echo "make docs     regenerate docs/ from the code"
 
 $(STAMP): pyproject.toml

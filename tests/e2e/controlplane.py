@@ -144,6 +144,7 @@ class ControlPlane:
         self.components: list[Component] = []
         self.timings: dict[str, float] = {}
         self.startup_seconds: float | None = None
+        self.started_at: float | None = None
         self.saved_logs: Path | None = None
         self._tokens: dict[str, str] = {}
         self._ssl: ssl.SSLContext | None = None
@@ -162,7 +163,7 @@ class ControlPlane:
         return False
 
     def start(self) -> None:
-        began = time.monotonic()
+        began = self.started_at = time.monotonic()
         self._trap_sigterm()
         try:
             self._check_binaries()
@@ -319,7 +320,9 @@ class ControlPlane:
         for component in self.components:
             code = component.exited()
             if code is not None:
-                raise ControlPlaneError(f"{component.name} exited with code {code} during startup")
+                # Its last log line usually names the cause (a bad flag, a port in use).
+                last = _tail(component.log_path, 1).strip()[:400]
+                raise ControlPlaneError(f"{component.name} exited with code {code} during startup: {last}")
 
     def wait_for(self, what: str, ready: Callable[[], bool], timeout: float | None = None) -> None:
         """Poll `ready` until true; fail early, naming it, if a component died.

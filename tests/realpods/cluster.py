@@ -13,7 +13,8 @@ one (it only manages nodes annotated as fake). Images come from OCI archives
 One real node: two cores do not hold three kubelets, three containerds and
 three members each of galera and rabbitmq within CI time.
 
-What it changes on the machine, and how teardown takes it back, is in host.py.
+The node's names, addresses and configuration files are in nodeconfig.py;
+what it changes on the machine, and how teardown takes it back, in host.py.
 Why each setting: ../../../shared/reference/real-cluster.md (the pitfalls of
 these machines: no CAP_SYS_RESOURCE, cgroup v1, no systemd, no registry).
 
@@ -39,28 +40,22 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from controlplane import REPO, ControlPlane, ControlPlaneError, free_port  # noqa: E402
+from controlplane import REPO, ControlPlane, ControlPlaneError  # noqa: E402
 from host import Host, HostError, kill_and_wait, process_table, unmount_all, with_descendants  # noqa: E402
 
 import addons  # noqa: E402
 import images  # noqa: E402
+from nodeconfig import (  # noqa: E402
+    BRIDGE, CGROUP_PARENT, CNI_BIN_DIR, CNI_NETWORK, NODE_IP, NODE_NAME, PAUSE_IMAGE)
+import nodeconfig  # noqa: E402
 
-NODE_IP = "10.250.0.1"            # on lo; private, never routed off the machine
-NODE_NAME = "realpods-node-0"
-POD_SUBNET = "10.244.0.0/24"      # the real node's pods (kwok nodes use 10.244.1+.0/24)
-CLUSTER_CIDR = "10.244.0.0/16"
-BRIDGE = "cni-chartgen0"
-CNI_NETWORK = "chartgen-realpods"
-CGROUP_PARENT = "chartgen-realpods"
 WORKDIR_PREFIX = "chartgen-realpods-"
-PAUSE_IMAGE = "docker.io/local/pause:chartgen"
 BUSYBOX_IMAGE = "docker.io/local/busybox:chartgen"
 FAKE_NODES = {"compute": 1, "network": 1}
 # Pods with no role selector may land on a kwok node, where nothing runs:
 # test pods that must really run select the real node with this label.
 REAL_NODE_SELECTOR = {"chartgen-e2e/node": "real"}
 LOCK_FILE = Path(tempfile.gettempdir()) / "chartgen-realpods.lock"
-CNI_BIN_DIR = Path("/usr/lib/cni")
 HOST_PROGRAMS = ("containerd", "containerd-shim-runc-v2", "ctr", "runc", "iptables", "ip6tables",
                  "iptables-save", "conntrack", "ip", "umount")
 INSTALL_HINT = "run tools/install-node-packages.sh (as root)"
@@ -95,11 +90,13 @@ class RealCluster(ControlPlane):
     workdir_prefix = WORKDIR_PREFIX
 
     def __init__(self, *, node_labels: dict[str, str], fake_nodes: dict[str, int] | None = None,
-                 persistent_volumes: int = 0, startup_timeout: float = 180.0, **kwargs: Any) -> None:
+                 persistent_volumes: int = 0, startup_timeout: float = 180.0,
+                 lock_timeout: float = 900.0, **kwargs: Any) -> None:
         super().__init__(node_counts=FAKE_NODES if fake_nodes is None else fake_nodes,
                          persistent_volumes=persistent_volumes, startup_timeout=startup_timeout,
                          address=NODE_IP, **kwargs)
         self.node_labels = dict(node_labels)
+        self.lock_timeout = lock_timeout
         self.image_dir = self.bin_dir.parent / "images"
         self.host = host_of_every_run()
         self.teardown_problems: list[str] = []
@@ -174,14 +171,27 @@ class RealCluster(ControlPlane):
             raise ControlPlaneError(f"could not prepare the machine for a real node: {err}") from err
 
     def _take_lock(self) -> None:
+        """One real-pods cluster per machine: wait (bounded) for another run to end."""
         self._lock = open(LOCK_FILE, "a+")
-        try:
-            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            self._lock.close()
-            self._lock = None
-            raise ControlPlaneError(f"another real-pods cluster is running on this machine ({LOCK_FILE} is "
-                                    "locked): wait for it to finish") from None
+        deadline = time.monotonic() + self.lock_timeout
+        told = False
+        while True:
+            try:
+                fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                holder = Path(LOCK_FILE).read_text().strip() or "?"
+                if time.monotonic() > deadline:
+                    self._lock.close()
+                    self._lock = None
+                    raise ControlPlaneError(
+                        f"another real-pods cluster (pid {holder}) still runs on this machine after "
+                        f"{self.lock_timeout:.0f}s ({LOCK_FILE} is locked): wait for it to finish") from None
+                if not told:
+                    print(f"waiting up to {self.lock_timeout:.0f}s for the real-pods cluster of pid {holder} "
+                          "to finish", file=sys.stderr)
+                    told = True
+                time.sleep(2)
         self._lock.seek(0)
         self._lock.truncate()
         self._lock.write(f"{os.getpid()}\n")
@@ -210,71 +220,21 @@ class RealCluster(ControlPlane):
 
     def _start_containerd(self) -> None:
         self._path("cni", "net.d").mkdir(parents=True)
-        self._path("cni", "net.d", "10-chartgen.conflist").write_text(json.dumps(self._cni_config(), indent=2))
+        cni = nodeconfig.cni_config(self._path("cni", "ipam"))
+        self._path("cni", "net.d", "10-chartgen.conflist").write_text(json.dumps(cni, indent=2))
         config = self._path("containerd", "config.toml")
         config.parent.mkdir()
-        config.write_text(self._containerd_config())
+        config.write_text(nodeconfig.containerd_config(self._path("containerd"), self._path("cni", "net.d")))
         self._spawn("containerd", ["--config", str(config)], program=shutil.which("containerd"))
         self.wait_for("containerd to answer on its socket",
                       lambda: self.ctr("version", check=False, timeout=10).returncode == 0, timeout=60)
 
-    def _containerd_config(self) -> str:
-        d = self._path("containerd")
-        return f"""version = 2
-root = "{d / 'root'}"
-state = "{d / 'state'}"
-disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshotter.v1.btrfs",
-                    "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper"]
-[grpc]
-  address = "{self.containerd_socket}"
-[ttrpc]
-  address = "{self.containerd_socket}.ttrpc"
-[plugins."io.containerd.internal.v1.opt"]
-  path = "{d / 'opt'}"
-[plugins."io.containerd.grpc.v1.cri"]
-  sandbox_image = "{PAUSE_IMAGE}"
-  # This sandbox lacks CAP_SYS_RESOURCE: without this every sandbox fails with
-  # "can't get final child's PID from pipe: EOF".
-  restrict_oom_score_adj = true
-  # Network namespaces under our state folder, not /var/run/netns.
-  netns_mounts_under_state_dir = true
-  [plugins."io.containerd.grpc.v1.cri".containerd]
-    snapshotter = "overlayfs"
-    default_runtime_name = "runc"
-    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
-      runtime_type = "io.containerd.runc.v2"
-      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
-        SystemdCgroup = false
-        Root = "{d / 'runc'}"
-  [plugins."io.containerd.grpc.v1.cri".cni]
-    bin_dir = "{CNI_BIN_DIR}"
-    conf_dir = "{self._path('cni', 'net.d')}"
-"""
-
-    def _cni_config(self) -> dict:
-        # No ipMasq: pods reach only the node (the API server on lo) and each
-        # other; the FORWARD rule drops the rest (host.add_forward_drop).
-        return {
-            "cniVersion": "0.4.0",
-            "name": CNI_NETWORK,
-            "plugins": [{
-                "type": "bridge",
-                "bridge": BRIDGE,
-                "isGateway": True,
-                "ipMasq": False,
-                "hairpinMode": True,  # a pod reaching itself through its Service
-                "ipam": {
-                    "type": "host-local",
-                    "ranges": [[{"subnet": POD_SUBNET}]],
-                    "routes": [{"dst": "0.0.0.0/0"}],
-                    "dataDir": str(self._path("cni", "ipam")),
-                },
-            }],
-        }
-
     @property
     def containerd_socket(self) -> Path:
-        return self._path("containerd", "containerd.sock")
+        return nodeconfig.containerd_socket(self._path("containerd"))
+
+    def _kubelet_config(self) -> dict:
+        return nodeconfig.kubelet_config(self.workdir)
 
     def _import_system_images(self) -> None:
         self.import_image(self.image_dir / "pause.tar", PAUSE_IMAGE)
@@ -298,63 +258,14 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
             "--v=1",
         ])
 
-    def _kubelet_config(self) -> dict:
-        socket = f"unix://{self.containerd_socket}"
-        return {
-            "apiVersion": "kubelet.config.k8s.io/v1beta1",
-            "kind": "KubeletConfiguration",
-            "address": NODE_IP,
-            "port": free_port(),
-            "readOnlyPort": 0,
-            "healthzBindAddress": "127.0.0.1",
-            "healthzPort": free_port(),
-            "authentication": {"anonymous": {"enabled": False}, "webhook": {"enabled": True},
-                               "x509": {"clientCAFile": str(self._path("pki", "ca.crt"))}},
-            "authorization": {"mode": "Webhook"},
-            # No systemd here, cgroup v1: 1.35+ refuses v1 unless told.
-            "cgroupDriver": "cgroupfs",
-            "failCgroupV1": False,
-            "cgroupRoot": f"/{CGROUP_PARENT}",
-            "failSwapOn": False,
-            "clusterDNS": [addons.DNS_SERVICE_IP],
-            "clusterDomain": "cluster.local",
-            "containerRuntimeEndpoint": socket,
-            "imageServiceEndpoint": socket,
-            "podLogsDir": str(self._path("pod-logs")),
-            "volumePluginDir": str(self._path("kubelet", "volume-plugins")),
-            # A shared machine's disk may be fuller than 85 %: never evict
-            # pods, never collect images (they cannot be pulled again).
-            "evictionHard": {"memory.available": "100Mi", "nodefs.available": "1%",
-                             "imagefs.available": "1%", "nodefs.inodesFree": "1%"},
-            "imageGCHighThresholdPercent": 100,
-            "imageGCLowThresholdPercent": 99,
-            "serializeImagePulls": False,
-            "rotateCertificates": False,
-            "shutdownGracePeriod": "0s",
-        }
-
     def _start_kube_proxy(self) -> None:
         kubeconfig = self._write_kubeconfig("kube-proxy", self._tokens["kube-proxy"])
         config = self._path("kube-proxy-config.json")
-        config.write_text(json.dumps({
-            "apiVersion": "kubeproxy.config.k8s.io/v1alpha1",
-            "kind": "KubeProxyConfiguration",
-            "clientConnection": {"kubeconfig": str(kubeconfig)},
-            "hostnameOverride": NODE_NAME,
-            "bindAddress": NODE_IP,
-            "healthzBindAddress": f"127.0.0.1:{free_port()}",
-            "metricsBindAddress": f"127.0.0.1:{free_port()}",
-            "mode": "iptables",
-            "clusterCIDR": CLUSTER_CIDR,
-            "nodePortAddresses": [f"{NODE_IP}/32"],
-            # Zero leaves the machine's conntrack settings alone; no
-            # route_localnet for localhost NodePorts.
-            "conntrack": {"maxPerCore": 0, "min": 0, "tcpEstablishedTimeout": "0s", "tcpCloseWaitTimeout": "0s"},
-            "iptables": {"localhostNodePorts": False, "syncPeriod": "10s", "minSyncPeriod": "1s"},
-        }, indent=2))
+        config.write_text(json.dumps(nodeconfig.kube_proxy_config(kubeconfig), indent=2))
         self._spawn("kube-proxy", [f"--config={config}", "--v=1"])
 
     def _start_addons(self) -> None:
+        self.timings["node-ready-after"] = round(time.monotonic() - self.started_at, 2)
         self._timed("coredns", self._start_coredns)
 
     def _start_coredns(self) -> None:
@@ -436,13 +347,14 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
         """
         began = time.monotonic()
         if self.workdir is not None and self._host_changed:
-            self._stop_node()
+            self._timed("teardown-node", self._stop_node)
             self.teardown_problems += [f"still mounted: {p}" for p in unmount_all(str(self.workdir))]
         if failed and self.workdir is not None:
             self.save_logs()
-        super().stop(failed=failed)
+        self._timed("teardown-control-plane", lambda: super(RealCluster, self).stop(failed=failed))
         if self._host_changed:
-            self.teardown_problems += self.host.clean(kube_proxy_binary())
+            self._timed("teardown-host", lambda: self.teardown_problems.extend(
+                self.host.clean(kube_proxy_binary())))
             self._host_changed = False
         if self._lock is not None:
             self._lock.close()
@@ -453,11 +365,11 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
         """kubelet and kube-proxy first (nothing restarts pods), then containers, then containerd."""
         node = [c for c in self.components if c.name in ("kubelet", "kube-proxy")]
         for component in node:
-            self._terminate(component)
+            self._timed(f"teardown-{component.name}", lambda: self._terminate(component))
         containerd = [c for c in self.components if c.name == "containerd"]
         if containerd and containerd[0].exited() is None:
-            self._remove_tasks()
-            self._terminate(containerd[0])
+            self._timed("teardown-tasks", self._remove_tasks)
+            self._timed("teardown-containerd", lambda: self._terminate(containerd[0]))
         self.components = [c for c in self.components if c not in node + containerd]
         # Shims and containers outlive containerd (they are re-parented to init).
         control_plane = {c.process.pid for c in self.components}

@@ -74,13 +74,15 @@ def real_cluster(request: pytest.FixtureRequest):
         left = cluster.teardown_problems + (cluster.leftovers() if cluster.touched_machine else [])
         also = "\nand it left on the machine:\n" + "\n".join(left) if left else ""
         pytest.fail(f"real cluster did not start: {err}{also}", pytrace=False)
-    REALPODS_REPORT.append(f"real cluster up in {cluster.startup_seconds:.1f}s: {cluster.timings}")
+    REALPODS_REPORT.append(f"real cluster: node Ready after {cluster.timings['node-ready-after']:.1f}s, "
+                           f"CoreDNS Ready after {cluster.startup_seconds:.1f}s {cluster.timings}")
     REALPODS_REPORT.append(f"real cluster memory (idle, all processes): {cluster.memory_mib():.0f} MiB")
     try:
         yield cluster
     finally:
         cluster.stop(failed=request.session.testsfailed > 0)
-        REALPODS_REPORT.append(f"real cluster teardown in {cluster.timings['teardown']:.1f}s")
+        phases = {k: v for k, v in cluster.timings.items() if k.startswith("teardown-")}
+        REALPODS_REPORT.append(f"real cluster teardown in {cluster.timings['teardown']:.1f}s {phases}")
     left = cluster.teardown_problems + cluster.leftovers()
     assert not left, "the real cluster left traces on the machine:\n" + "\n".join(left)
 

@@ -333,32 +333,49 @@ class Host:
         """Remove every trace; return what could not be removed (empty when clean).
 
         Order matters: processes first (they hold mounts and recreate rules),
-        then mounts, then the network and kernel state, then the folders.
+        then mounts, then the network and kernel state, then the folders. A
+        step that fails or hangs is reported and the next one still runs.
         """
-        problems = kill_and_wait(self.processes(), "cluster")
-        problems += [f"still mounted: {p}" for p in unmount_all(self.prefix)]
-        if kube_proxy is not None and kube_proxy.is_file():
-            # kube-proxy knows its own chains and the nftables side (if any).
-            subprocess.run([str(kube_proxy), "--cleanup"], capture_output=True, timeout=60)
-        for binary in IPTABLES:
-            remove_rules(binary, self.bridge, self.owns_shared_traces)
-        if self._ip_has_address():
-            run("ip", "addr", "del", f"{self.node_ip}/32", "dev", "lo", check=False)
-        if self._link_exists():
-            run("ip", "link", "del", self.bridge, check=False)
-        problems += self._remove_cgroups()
-        for path in [*self._log_links(), *self._cni_results()]:
-            path.unlink(missing_ok=True)
-        for name, (was, _) in self._changed_sysctls().items():
-            write_sysctl(name, was)
-        for folder in self._created_folders():
-            shutil.rmtree(folder, ignore_errors=True)
-        for folder in self._folders():
-            shutil.rmtree(folder, ignore_errors=True)
+        problems: list[str] = []
+        steps = [
+            ("kill processes", lambda: problems.extend(kill_and_wait(self.processes(), "cluster"))),
+            ("unmount", lambda: problems.extend(f"still mounted: {p}" for p in unmount_all(self.prefix))),
+            ("kube-proxy --cleanup", lambda: self._kube_proxy_cleanup(kube_proxy)),
+            *((f"{binary} rules", lambda b=binary: remove_rules(b, self.bridge, self.owns_shared_traces))
+              for binary in IPTABLES),
+            ("node address", self._remove_address_and_bridge),
+            ("cgroups", lambda: problems.extend(self._remove_cgroups())),
+            ("files and sysctls", self._remove_files_and_restore_sysctls),
+        ]
+        for what, step in steps:
+            try:
+                step()
+            except (HostError, OSError, subprocess.SubprocessError) as err:
+                problems.append(f"{what}: {err}")
         problems += self.leftovers()
         if not problems:
             self.state_file.unlink(missing_ok=True)
         return problems
+
+    def _kube_proxy_cleanup(self, kube_proxy: Path | None) -> None:
+        # kube-proxy knows its own chains and the nftables side (if any);
+        # its exit code is no verdict: the rule sweep and leftovers() are.
+        if kube_proxy is not None and kube_proxy.is_file() and self.owns_shared_traces:
+            run(str(kube_proxy), "--cleanup", check=False, timeout=60)
+
+    def _remove_address_and_bridge(self) -> None:
+        if self._ip_has_address():
+            run("ip", "addr", "del", f"{self.node_ip}/32", "dev", "lo", check=False)
+        if self._link_exists():
+            run("ip", "link", "del", self.bridge, check=False)
+
+    def _remove_files_and_restore_sysctls(self) -> None:
+        for path in [*self._log_links(), *self._cni_results()]:
+            path.unlink(missing_ok=True)
+        for name, (was, _) in self._changed_sysctls().items():
+            write_sysctl(name, was)
+        for folder in [*self._created_folders(), *self._folders()]:
+            shutil.rmtree(folder, ignore_errors=True)
 
     def _remove_cgroups(self, timeout: float = 10) -> list[str]:
         # Depth first; a cgroup whose last task just died can take a moment to empty.
