@@ -127,6 +127,8 @@ CASES = [
          "blueprints/keystone.yaml:@:26: CG407", "service 'rabbitmq' declares no secret 'noSuchPassword'", anchor='rabbitmq.noSuchPassword'),
     Case("placeholder without a variable", {"blueprints/galera.yaml": [("      SET PASSWORD FOR 'root'@'%' = PASSWORD('$(MYSQL_PWD)');", "      SET PASSWORD FOR 'root'@'%' = PASSWORD('$(ROOT_PWD)');")]},
          "blueprints/galera.yaml:@:13: CG407", "uses $(ROOT_PWD), which is not in env, secretEnv or fieldEnv", anchor="      init: /oaas/galera/init.sql"),
+    Case("reads a secret variable it does not declare", {"blueprints/galera.yaml": [("readsSecretEnv: [MYSQL_PWD]", "readsSecretEnv: [MYSQL_PASSWORD]")]},
+         "blueprints/galera.yaml:@:22: CG407", "readsSecretEnv names MYSQL_PASSWORD, which is not in secretEnv of this workload", anchor="readsSecretEnv: [MYSQL_PASSWORD]"),
     Case("service defined twice", {"blueprints/memcached2.yaml": "service: memcached\ndescription: again\ncomponents: {}\n"},
          "blueprints/memcached2.yaml:1:10: CG408", "service 'memcached' is already defined in blueprints/memcached.yaml"),
     Case("privilege granted by an overlay", {"site.yaml": 'services:\n  memcached:\n    components: {server: {security: {privileged: true}}}\n'},
