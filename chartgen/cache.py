@@ -20,6 +20,8 @@ import os
 import pickle
 from pathlib import Path
 
+from chartgen.config import MAX_FILE_BYTES
+
 PACKAGE = Path(__file__).resolve().parent
 
 
@@ -48,9 +50,19 @@ def fingerprint(root: Path, release: str, overlays: tuple[Path, ...]) -> str:
     digest = hashlib.sha256(f"{release}\0{code_digest()}\0".encode())
     inputs = sorted((root / "blueprints").glob("*.yaml")) + sorted((root / "values").glob("*.yaml")) + list(overlays)
     for path in inputs:
-        digest.update(str(path).encode() + b"\0")
-        digest.update(path.read_bytes() if path.is_file() else b"<missing>")
+        content = _head(path) if path.is_file() else b"<missing>"
+        digest.update(f"{path}\0{len(content)}\0".encode() + content)
     return digest.hexdigest()
+
+
+def _head(path: Path) -> bytes:
+    """A file's bytes, up to one past the input limit: a bigger file fails to load anyway, so its
+    key never matches a successful build's, and reading all of it would cost time and memory."""
+    try:
+        with path.open("rb") as stream:
+            return stream.read(MAX_FILE_BYTES + 1)
+    except OSError:
+        return b"<unreadable>"
 
 
 def _record_path(out: Path) -> Path:

@@ -17,6 +17,10 @@ CODES: dict[str, str] = {
     "CG105": "unsupported YAML feature (merge key, custom tag, non-string key)",
     "CG106": "document is empty or not a mapping",
     "CG107": "file cannot be read",
+    "CG108": "alias (*name): anchors and aliases are not supported, write the value out",
+    "CG109": "file larger than the limit of one input file (1 MiB)",
+    "CG110": "nesting deeper than the limit of one input file (32 levels)",
+    "CG111": "more YAML nodes than the limit of one input file (20,000)",
     # validate: JSON Schema of blueprints and overlays
     "CG201": "wrong type",
     "CG202": "unknown key",

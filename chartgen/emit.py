@@ -9,11 +9,15 @@ unless the caller keeps an order on purpose, indentation is two spaces, lines en
 from __future__ import annotations
 
 import json
+import math
 import re
 from typing import Any
 
 _PLAIN = re.compile(r"[A-Za-z_/][-A-Za-z0-9_./@]*")
 _YAML11_WORDS = {"y", "yes", "n", "no", "on", "off", "true", "false", "null", "~"}
+# Characters YAML does not allow raw in a document (DEL, C1 controls, U+FFFE/F), or that libyaml and
+# Go's YAML read as a line break or a byte-order mark inside a quoted string: written as escapes.
+_NOT_RAW = re.compile("[\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff]")
 
 
 def scalar(value: Any) -> str:
@@ -21,12 +25,19 @@ def scalar(value: Any) -> str:
         return "null"
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, float) and not math.isfinite(value):
+        return ".nan" if math.isnan(value) else ".inf" if value > 0 else "-.inf"  # JSON has no words for them
     if isinstance(value, (int, float)):
         return json.dumps(value)
     text = str(value)
     if _PLAIN.fullmatch(text) and text.lower() not in _YAML11_WORDS:
         return text
-    return json.dumps(text, ensure_ascii=False)
+    return quoted(text)
+
+
+def quoted(text: str) -> str:
+    """`text` as a double-quoted YAML string (JSON syntax) that reads back as exactly `text`."""
+    return _NOT_RAW.sub(lambda found: f"\\u{ord(found.group()):04x}", json.dumps(text, ensure_ascii=False))
 
 
 def yaml_text(value: Any, *, sort: bool = True) -> str:
@@ -71,7 +82,7 @@ def _inline(value: Any) -> str:
     if isinstance(value, list):
         return "[]"
     if isinstance(value, str) and "\n" in value:
-        return json.dumps(value, ensure_ascii=False)
+        return quoted(value)
     return scalar(value)
 
 

@@ -269,15 +269,15 @@ class _LayerMerge:
         if not isinstance(current, list):
             self.problem(cursor, "CG303", f"{_dotted(cursor.merged)}: $mergeBy needs a list here, found {_kind(current)}")
             return base
-        if not all(isinstance(entry, dict) and key in entry for entry in current):
-            self.problem(cursor, "CG304", f"{_dotted(cursor.merged)}: $mergeBy {key!r}: not every item of the list below has {key!r}")
+        if not all(isinstance(entry, dict) and _matchable(entry.get(key)) for entry in current):
+            self.problem(cursor, "CG304", f"{_dotted(cursor.merged)}: $mergeBy {key!r}: not every item of the list below has {key!r} (a string or number)")
             return base
         # Deletions first, so that the positions of the items merged afterwards stay put.
         ordered = sorted(enumerate(items), key=lambda pair: not (isinstance(pair[1], dict) and pair[1].get("$delete") is True))
         for source_index, item in ordered:
             item_cursor = cursor.item(len(current), source_index)
-            if not isinstance(item, dict) or key not in item:
-                self.problem(item_cursor, "CG304", f"$items[{source_index}] has no {key!r} to match on")
+            if not isinstance(item, dict) or not _matchable(item.get(key)):
+                self.problem(item_cursor, "CG304", f"$items[{source_index}] has no {key!r} (a string or number) to match on")
                 continue
             positions = {entry[key]: position for position, entry in enumerate(current)}
             name = item[key]
@@ -310,6 +310,11 @@ def merge(patches: list[Patch]) -> tuple[Merged, list[Diagnostic]]:
         parent[leaf] = _LayerMerge(patch, history, problems).run(parent.get(leaf, _MISSING))
     frozen = {path: tuple(settings) for path, settings in history.items()}
     return Merged(tree, frozen), problems
+
+
+def _matchable(value: Any) -> bool:
+    """A value $mergeBy can match items on: a scalar (a list or map has no identity to match)."""
+    return isinstance(value, (str, int, float))
 
 
 def _summary(value: Any) -> Any:

@@ -191,6 +191,7 @@ class Step:
     name: str
     image: Image
     command: tuple[str, ...]  # Go template expressions
+    secret_env: tuple[EnvVar, ...] = ()  # the job's secret variables this step reads (chartgen.container_env)
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,7 +229,11 @@ class Workload:
     command: tuple[str, ...]
     args: tuple[str, ...]
     working_dir: str | None
-    env: tuple[EnvVar, ...]
+    # Environment, per container (chartgen.container_env): plain and field variables go to the main
+    # container and every step; a secret variable only to the containers that read it.
+    shared_env: tuple[EnvVar, ...]
+    secret_env: tuple[EnvVar, ...]  # of the main container
+    render_env: tuple[EnvVar, ...]  # everything the render-config init container reads
     config_mounts: tuple[tuple[ConfigFile, str], ...]
     waits: tuple[Wait, ...]
     resources: dict[str, Any]

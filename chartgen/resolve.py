@@ -6,8 +6,12 @@ that follow from compile-time inputs are decided here, so templates only place v
 
 from __future__ import annotations
 
+import functools
+import json
+from importlib import resources
 from typing import Any, Callable
 
+from chartgen.container_env import container_envs
 from chartgen.diagnostics import Diagnostic
 from chartgen.expressions import (
     PLACEHOLDER,
@@ -74,16 +78,21 @@ class _Resolver:
             key: self.config_file(key, value, scope, base + ("configFiles", key))
             for key, value in sorted(spec.get("configFiles", {}).items())
         }
+
+        @functools.cache
+        def file_text(key: str) -> str:  # read only for the files a container runs, once per service
+            return _file_text(spec["configFiles"][key], configs[key])
+
         components = tuple(
-            self.workload(key, value, scope, images, configs, base + ("components", key), job=False)
+            self.workload(key, value, scope, images, configs, file_text, base + ("components", key), job=False)
             for key, value in sorted(spec["components"].items())
         )
         jobs = tuple(
-            self.workload(key, value, scope, images, configs, base + ("jobs", key), job=True)
+            self.workload(key, value, scope, images, configs, file_text, base + ("jobs", key), job=True)
             for key, value in sorted(spec.get("jobs", {}).items())
         )
         tests = tuple(
-            self.workload(key, value, scope, images, configs, base + ("tests", key), job=False, test=True)
+            self.workload(key, value, scope, images, configs, file_text, base + ("tests", key), job=False, test=True)
             for key, value in sorted(spec.get("tests", {}).items())
         )
         for component in components:
@@ -151,12 +160,19 @@ class _Resolver:
 
     # --- workloads -------------------------------------------------------------------------------
     def workload(self, key: str, spec: dict[str, Any], scope: Scope, images: dict[str, Image],
-                 configs: dict[str, ConfigFile], path: Path, job: bool, test: bool = False) -> Workload:
+                 configs: dict[str, ConfigFile], file_text: Callable[[str], str], path: Path, job: bool,
+                 test: bool = False) -> Workload:
         service = scope.service
         image = self.test_image() if test and "image" not in spec else images.get(spec["image"])
         if image is None:
             self.at(path + ("image",))(f"no image {spec['image']!r} in images (has: {', '.join(sorted(images))})")
             image = next(iter(images.values()))
+        mounts = self.config_mounts(spec, configs, path)
+        envs = container_envs(
+            self.env(spec, scope, path), spec,
+            {mount_path: functools.partial(file_text, config.key) for config, mount_path in mounts},
+            {name for config, _ in mounts for name in config.placeholders},
+        )
         common = dict(
             service=service,
             key=ValuesKey(key),
@@ -166,18 +182,22 @@ class _Resolver:
             command=tuple(self.text(item, scope, path + ("command", index)) for index, item in enumerate(spec.get("command", []))),
             args=tuple(self.text(item, scope, path + ("args", index)) for index, item in enumerate(spec.get("args", []))),
             working_dir=spec.get("workingDir"),
-            env=self.env(spec, scope, path),
-            config_mounts=self.config_mounts(spec, configs, path),
+            shared_env=envs.shared,
+            secret_env=envs.main,
+            render_env=envs.render,
+            config_mounts=mounts,
             waits=self.waits(spec, scope, path),
             resources=spec["resources"],
             security=self.security(spec.get("security", {})),
             node_role=spec["nodeRole"],
         )
-        self.check_placeholders(spec, common["config_mounts"], path)
+        self.check_placeholders(spec, mounts, path)
+        self.check_reads(spec, path)
         if test:
             return Workload(kind="Test", timeout_seconds=spec.get("timeoutSeconds", 300), **common)
         if job:
-            steps = tuple(self.step(step, scope, images, image, path + ("steps", index)) for index, step in enumerate(spec.get("steps", [])))
+            steps = tuple(self.step(step, scope, images, image, envs.steps[index], path + ("steps", index))
+                          for index, step in enumerate(spec.get("steps", [])))
             return Workload(kind="Job", steps=steps, backoff_limit=spec.get("backoffLimit", 6), timeout_seconds=spec.get("timeoutSeconds", 900), **common)
         kind = spec["kind"]
         return Workload(
@@ -200,12 +220,12 @@ class _Resolver:
             **common,
         )
 
-    def step(self, spec: dict[str, Any], scope: Scope, images: dict[str, Image], default: Image, path: Path) -> Step:
+    def step(self, spec: dict[str, Any], scope: Scope, images: dict[str, Image], default: Image, env: tuple[EnvVar, ...], path: Path) -> Step:
         image = images.get(spec.get("image", ""), default)
         if "image" in spec and spec["image"] not in images:
             self.at(path + ("image",))(f"no image {spec['image']!r} in images (has: {', '.join(sorted(images))})")
         command = tuple(self.text(item, scope, path + ("command", index)) for index, item in enumerate(spec["command"]))
-        return Step(spec["name"], image, command)
+        return Step(spec["name"], image, command, env)
 
     def text(self, value: Any, scope: Scope, path: Path) -> str:
         text = str(value).lower() if isinstance(value, bool) else str(value)
@@ -252,6 +272,15 @@ class _Resolver:
                 for name in PLACEHOLDER.findall(str(item)):
                     if name not in known:
                         self.at(path + (field_name, index))(f"$({name}) is not in env, secretEnv or fieldEnv of this workload")
+
+    def check_reads(self, spec: dict[str, Any], path: Path) -> None:
+        """readsSecretEnv (of the workload or a step) names variables of secretEnv."""
+        secret = spec.get("secretEnv", {})
+        owners = [(spec, path)] + [(step, path + ("steps", index)) for index, step in enumerate(spec.get("steps", []))]
+        for owner, where in owners:
+            for index, name in enumerate(owner.get("readsSecretEnv", [])):
+                if name not in secret:
+                    self.at(where + ("readsSecretEnv", index))(f"readsSecretEnv names {name}, which is not in secretEnv of this workload")
 
     def waits(self, spec: dict[str, Any], scope: Scope, path: Path) -> tuple[Wait, ...]:
         found = []
@@ -304,6 +333,20 @@ class _Resolver:
         if spec is None:
             return None
         return Persistence(spec["mountPath"], spec["size"], tuple(spec.get("accessModes", ["ReadWriteOnce"])), spec.get("storageClass"))
+
+
+def _file_text(spec: dict[str, Any], config: ConfigFile) -> str:
+    """What a config file says to a container that runs it: its text (a shared script's, or its
+    options as JSON), without the placeholders render-config fills (chartgen.container_env)."""
+    if "shared" in spec:
+        return _shared_script(spec["shared"])
+    text = spec["content"] if spec["format"] == "text" else json.dumps(spec["options"], sort_keys=True)
+    return PLACEHOLDER.sub("", text) if config.needs_rendering else text
+
+
+@functools.cache
+def _shared_script(name: str) -> str:
+    return resources.files("chartgen.shared").joinpath(name).read_text(encoding="utf-8")
 
 
 def _literal(value: Any) -> str:

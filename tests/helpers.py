@@ -20,10 +20,13 @@ class Run:
     stderr: str
 
 
-def run_chartgen(*args: str, cwd: Path = ROOT, check: bool = False) -> Run:
-    """`python -m chartgen ARGS` in a real subprocess, as a user runs it."""
+def run_chartgen(*args: str, cwd: Path = ROOT, check: bool = False, timeout: float | None = None) -> Run:
+    """`python -m chartgen ARGS` in a real subprocess, as a user runs it (killed after `timeout` s)."""
     env = dict(os.environ, COLUMNS="200")
-    result = subprocess.run([sys.executable, "-m", "chartgen", *args], cwd=cwd, capture_output=True, text=True, env=env)
+    try:
+        result = subprocess.run([sys.executable, "-m", "chartgen", *args], cwd=cwd, capture_output=True, text=True, env=env, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise AssertionError(f"chartgen {' '.join(args)} still running after {timeout} s: a hang") from None
     run = Run(result.returncode, result.stdout, result.stderr)
     if check and run.code != 0:
         raise AssertionError(f"chartgen {' '.join(args)} exited {run.code}:\n{run.stdout}\n{run.stderr}")
@@ -32,3 +35,10 @@ def run_chartgen(*args: str, cwd: Path = ROOT, check: bool = False) -> Run:
 
 def tree_bytes(folder: Path) -> dict[str, bytes]:
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def alias_bomb(levels: int = 9, width: int = 10) -> str:
+    """Nine levels of ten YAML aliases: under 500 bytes that expand to a billion strings."""
+    lines = ['a0: &a0 ["lol"]']
+    lines += [f"a{i}: &a{i} [{','.join([f'*a{i - 1}'] * width)}]" for i in range(1, levels + 1)]
+    return "\n".join(lines) + "\n"

@@ -7,12 +7,20 @@ the shipped catalog. `edits` maps a file to its new content, or to (old, new) te
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from helpers import run_chartgen, tree_bytes
+from chartgen.config import MAX_DEPTH, MAX_FILE_BYTES, MAX_NODES
+from chartgen.emit import yaml_text
+from helpers import alias_bomb, run_chartgen, tree_bytes
+
+SECONDS = 120  # for one chartgen run: a build takes about a second; a hang is killed, not waited for
 
 Edit = str | list[tuple[str, str]]
 
@@ -60,6 +68,19 @@ CASES = [
          "values/queens.yaml:@:9: CG104", "'tag' has no value", anchor='        tag:\n'),
     Case("merge key", {"values/common.yaml": "base: &b {a: 1}\nglobal:\n  <<: *b\n"},
          "values/common.yaml:3:3: CG105", "merge keys (<<) are not supported"),
+    Case("control character", {"blueprints/memcached.yaml": [("    replicas: 3\n", "    replicas: 3\x07\n")]},
+         "blueprints/memcached.yaml:@:16: CG101", "character #x0007 is not allowed", anchor="replicas: 3\x07"),
+    Case("alias", {"blueprints/memcached.yaml": [("      runAsUser: 42457\n      runAsGroup: 42457\n", "      runAsUser: &uid 42457\n      runAsGroup: *uid\n")]},
+         "blueprints/memcached.yaml:@:19: CG108", "alias *uid repeats the value anchored at line", anchor="runAsGroup: *uid"),
+    Case("alias bomb", {"blueprints/lol.yaml": alias_bomb()},
+         "blueprints/lol.yaml:2:10: CG108", "alias *a0 repeats the value anchored at line 1, column 5"),
+    Case("file over the size limit", {"blueprints/memcached.yaml": "# padding\n" * (MAX_FILE_BYTES // 10 + 1)},
+         "blueprints/memcached.yaml:1:1: CG109", "file is larger than 1024 KiB, the limit of one input file"),
+    # the root, services, memcached, components, server are 5 levels: the list holding the list too deep
+    Case("nesting over the depth limit", {"site.yaml": "services:\n  memcached:\n    components: {server: {args: " + "[" * MAX_DEPTH + "]" * MAX_DEPTH + "}}\n"},
+         f"site.yaml:3:{27 + MAX_DEPTH}: CG110", f"nested deeper than {MAX_DEPTH} levels", extra=SITE),
+    Case("nodes over the limit", {"site.yaml": "services:\n  memcached:\n    components: {server: {args: [" + ",".join(["x"] * MAX_NODES) + "]}}\n"},
+         "site.yaml:3:33: CG111", f"more than {MAX_NODES} YAML nodes", extra=SITE),
     Case("empty file", {"blueprints/memcached.yaml": ""},
          "blueprints/memcached.yaml:1:1: CG106", "expected a mapping"),
     Case("wrong type", {"blueprints/keystone.yaml": [("    replicas: 2\n", "    replicas: \"three\"\n")]},
@@ -106,6 +127,8 @@ CASES = [
          "blueprints/keystone.yaml:@:26: CG407", "service 'rabbitmq' declares no secret 'noSuchPassword'", anchor='rabbitmq.noSuchPassword'),
     Case("placeholder without a variable", {"blueprints/galera.yaml": [("TO 'root'@'%' IDENTIFIED BY '$(MYSQL_PWD)'", "TO 'root'@'%' IDENTIFIED BY '$(ROOT_PWD)'")]},
          "blueprints/galera.yaml:@:13: CG407", "uses $(ROOT_PWD), which is not in env, secretEnv or fieldEnv", anchor="      init: /oaas/galera/init.sql"),
+    Case("reads a secret variable it does not declare", {"blueprints/galera.yaml": [("readsSecretEnv: [MYSQL_PWD]", "readsSecretEnv: [MYSQL_PASSWORD]")]},
+         "blueprints/galera.yaml:@:22: CG407", "readsSecretEnv names MYSQL_PASSWORD, which is not in secretEnv of this workload", anchor="readsSecretEnv: [MYSQL_PASSWORD]"),
     Case("service defined twice", {"blueprints/memcached2.yaml": "service: memcached\ndescription: again\ncomponents: {}\n"},
          "blueprints/memcached2.yaml:1:10: CG408", "service 'memcached' is already defined in blueprints/memcached.yaml"),
     Case("privilege granted by an overlay", {"site.yaml": 'services:\n  memcached:\n    components: {server: {security: {privileged: true}}}\n'},
@@ -162,7 +185,7 @@ def test_bad_input(case: Case, project: Path) -> None:
     before = tree_bytes(out)
     apply(project, case.edits)
 
-    result = run_chartgen("build", "--release", case.release, "--out", str(out), *case.extra, cwd=project)
+    result = run_chartgen("build", "--release", case.release, "--out", str(out), *case.extra, cwd=project, timeout=SECONDS)
     expect = case.expect
     if case.anchor:
         text = (project / expect.split(":")[0]).read_text(encoding="utf-8")
@@ -175,3 +198,70 @@ def test_bad_input(case: Case, project: Path) -> None:
     assert lines, f"no line starting {expect!r} in:\n{result.stderr}"
     assert any(case.message in line for line in lines), f"{case.message!r} not in {lines}"
     assert tree_bytes(out) == before, "the previous output changed"
+
+
+# --- fuzzed input through the real CLI (hypothesis) ----------------------------------------------------
+# Each example is one `chartgen build` process, killed after SECONDS: whatever the input, it exits 0,
+# or 2 with positioned diagnostics and the previous output untouched; never a traceback, never a hang.
+DIAGNOSTIC = re.compile(r"^\S+:\d+:\d+: CG\d{3} ", re.MULTILINE)
+FUZZ = settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+TOKENS = ["services", "memcached", "components", "server", "replicas", ":", ": ", "\n", "  ", "- ", "[", "]", "{", "}",
+          ",", "&a ", "*a", "<<: ", "!t ", "yes", "~", "3", "'", '"', "#", "\t", "\x00", "é", "$delete", "---\n"]
+COMPONENT_KEYS = ["kind", "replicas", "image", "command", "args", "env", "secretEnv", "fieldEnv", "ports", "probes", "resources",
+                  "nodeRole", "antiAffinity", "security", "persistence", "service", "members", "configFiles", "waitFor",
+                  "readiness", "liveness", "tcpSocket", "port", "nodePort", "requests", "limits", "cpu", "memory",
+                  "mountPath", "size", "runAsUser", "writablePaths", "$delete", "$replace", "$append"]
+VALUES = st.one_of(st.integers(-2, 70000), st.booleans(), st.sampled_from(
+    ["memcache", "memcached", "controller", "StatefulSet", "Deployment", "DaemonSet", "ClusterIP", "NodePort", "Headless",
+     "100m", "64Mi", "/tmp", "x" * 70, "${host:galera.haproxy}", "${port:memcached.server.memcache}", "$(NAME)", "", "-v"]))
+TREES = st.recursive(VALUES, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from(COMPONENT_KEYS), inner, max_size=4),
+                     max_leaves=12)
+COMPONENTS = st.dictionaries(st.sampled_from(COMPONENT_KEYS), TREES, min_size=1, max_size=4)
+
+
+def build_once(project: Path, out: Path, *extra: str) -> None:
+    before = tree_bytes(out)
+    result = run_chartgen("build", "--release", "queens", "--out", str(out), "--quiet", *extra, cwd=project, timeout=SECONDS)
+    assert "Traceback" not in result.stderr, result.stderr
+    assert result.code in (0, 2), result.stdout + result.stderr
+    if result.code == 2:
+        assert DIAGNOSTIC.search(result.stderr), f"exit 2 without a positioned diagnostic:\n{result.stderr}"
+        assert tree_bytes(out) == before, "the previous output changed"
+
+
+@pytest.fixture
+def built(project: Path) -> Path:
+    out = project / "out"
+    run_chartgen("build", "--release", "queens", "--out", str(out), "--quiet", cwd=project, check=True, timeout=SECONDS)
+    return out
+
+
+@FUZZ
+@given(st.binary(max_size=300) | st.lists(st.sampled_from(TOKENS), max_size=40).map(lambda parts: "".join(parts).encode()))
+def test_fuzzed_bytes_as_a_site_overlay(project: Path, built: Path, raw: bytes) -> None:
+    (project / "site.yaml").write_bytes(raw)
+    build_once(project, built, *SITE)
+
+
+@FUZZ
+@given(COMPONENTS)
+def test_fuzzed_component_in_a_site_overlay(project: Path, built: Path, component: dict[str, Any]) -> None:
+    (project / "site.yaml").write_text(yaml_text({"services": {"memcached": {"components": {"server": component}}}}), encoding="utf-8")
+    build_once(project, built, *SITE)
+
+
+@FUZZ
+@given(COMPONENTS)
+def test_fuzzed_component_in_a_blueprint(project: Path, built: Path, component: dict[str, Any]) -> None:
+    from chartgen.load import load_file
+
+    path = project / "blueprints" / "memcached.yaml"
+    original = path.read_bytes()
+    data = load_file(path).data
+    data["components"]["server"].update(component)
+    try:
+        path.write_text(yaml_text(data), encoding="utf-8")
+        build_once(project, built)
+    finally:
+        path.write_bytes(original)

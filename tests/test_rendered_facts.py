@@ -197,3 +197,129 @@ def test_a_single_member_quorum_never_blocks_a_drain(scratch: str) -> None:
     docs = objects(built("queens", scratch), "--set", "global.replicas.galera=1")
     pdb = find(docs, "PodDisruptionBudget", "oaas-galera-server")["spec"]
     assert pdb.get("maxUnavailable") == 1 and "minAvailable" not in pdb
+
+
+# --- a secret reaches only the container that reads it ------------------------------------------------
+KUBE_REFERENCE = re.compile(r"(?<!\$)\$\(([A-Za-z_][A-Za-z0-9_]*)\)")  # what Kubernetes expands ($$ escapes)
+
+
+def program_containers(spec: dict) -> list[tuple[str, dict]]:
+    """The containers that run the workload's programs: the main ones and a job's steps (every init
+    container but the chart's own render-config and wait-* helpers)."""
+    steps = [c for c in spec.get("initContainers", []) if c["name"] != "render-config" and not c["name"].startswith("wait-")]
+    return [("main", c) for c in spec["containers"]] + [("step", c) for c in steps]
+
+
+def secret_vars(container: dict) -> set[str]:
+    return {env["name"] for env in container.get("env", []) if "secretKeyRef" in env.get("valueFrom", {})}
+
+
+def mounted_files(docs: list[dict], spec: dict, container: dict) -> dict[str, str]:
+    """By mount path, the text of each chart config file in the container (a rendered one as
+    render-config leaves it for this purpose: its $(NAME) placeholders already filled)."""
+    volumes = {volume["name"]: volume for volume in spec.get("volumes", [])}
+    config = volumes.get("config", {}).get("configMap", {}).get("name")
+    data = find(docs, "ConfigMap", config)["data"] if config else {}
+    files = {}
+    for mount in container.get("volumeMounts", []):
+        if mount["name"] in ("config", "rendered-config") and mount.get("subPath") in data:
+            text = data[mount["subPath"]]
+            files[mount["mountPath"]] = KUBE_REFERENCE.sub("", text) if mount["name"] == "rendered-config" else text
+    return files
+
+
+def mentioned(names: set[str], container: dict, files: dict[str, str]) -> set[str]:
+    """The names the container mentions as words: in its command, args, probe commands and plain env
+    values, or in a file it runs (its mount path appears there, or in a file it runs)."""
+    texts = [*container.get("command", []), *container.get("args", [])]
+    texts += [part for probe in ("readinessProbe", "livenessProbe", "startupProbe") for part in container.get(probe, {}).get("exec", {}).get("command", [])]
+    texts += [env["value"] for env in container.get("env", []) if "value" in env]
+    text, todo, run = "\n".join(texts), ["\n".join(texts)], set()
+    while todo:
+        current = todo.pop()
+        for path, content in files.items():
+            if path not in run and path in current:
+                run.add(path)
+                todo.append(content)
+                text += "\n" + content
+    return {name for name in names if re.search(rf"(?<![A-Za-z0-9_]){name}(?![A-Za-z0-9_])", text)}
+
+
+def reads_secret_env(release: str) -> dict[tuple[str, str], set[str]]:
+    """(pod label app.kubernetes.io/name, container name) -> readsSecretEnv of its blueprint entry."""
+    from chartgen.build import compile_release
+    from chartgen.config import BuildConfig
+    from chartgen.model import kebab
+
+    tree = compile_release(BuildConfig(ROOT, release)).merged.tree["services"]
+    found: dict[tuple[str, str], set[str]] = {}
+    for service, spec in tree.items():
+        for group in ("components", "jobs"):
+            for key, workload in spec.get(group, {}).items():
+                found[(service, kebab(key))] = set(workload.get("readsSecretEnv", []))
+                for step in workload.get("steps", []):
+                    found[(service, step["name"])] = set(step.get("readsSecretEnv", []))
+    return found
+
+
+def secret_env_facts(docs: list[dict], release: str) -> list[tuple[str, str, set[str], set[str], set[str]]]:
+    """Per program container: (where, role, its secret variables, the pod's, those it mentions or reads)."""
+    declared = reads_secret_env(release)
+    facts = []
+    for where, spec in pod_specs(docs):
+        doc = next(d for d in docs if f"{d['kind']}/{d['metadata']['name']}" == where)
+        service = doc["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/name"]
+        pod_secrets = set().union(*(secret_vars(c) for c in spec.get("initContainers", []) + spec["containers"]))
+        for role, container in program_containers(spec):
+            files = mounted_files(docs, spec, container)
+            reads = mentioned(pod_secrets, container, files) | declared.get((service, container["name"]), set())
+            facts.append((f"{where}/{container['name']}", role, secret_vars(container), pod_secrets, reads))
+    return facts
+
+
+@pytest.mark.parametrize("release", RELEASES)
+def test_a_secret_reaches_only_the_containers_that_read_it(scratch: str, release: str) -> None:
+    docs = objects(built(release, scratch))
+    facts = secret_env_facts(docs, release)
+    assert sum(1 for _, role, *_ in facts if role == "step") >= 10  # the bootstrap jobs' steps are checked too
+    for where, _, carried, pod_secrets, reads in facts:
+        assert carried <= reads, f"{where} carries {sorted(carried - reads)}, which it never reads"
+        assert reads & pod_secrets <= carried, f"{where} reads {sorted((reads & pod_secrets) - carried)} but does not get them"
+    # The render-config init container gets exactly the variables its script fills.
+    for where, spec in pod_specs(docs):
+        for init in (c for c in spec.get("initContainers", []) if c["name"] == "render-config"):
+            names = set(re.search(r"for name in ([A-Z0-9_ ]+); do", init["args"][0]).group(1).split())
+            assert {env["name"] for env in init["env"]} == names, where
+
+
+@pytest.mark.parametrize("release", RELEASES)
+def test_every_variable_a_container_refers_to_is_defined_before(scratch: str, release: str) -> None:
+    docs = objects(built(release, scratch))
+    checked = 0
+    for where, spec in pod_specs(docs):
+        for container in spec.get("initContainers", []) + spec["containers"]:
+            label = f"{where}/{container['name']}"
+            defined: list[str] = []
+            for env in container.get("env", []):
+                for name in KUBE_REFERENCE.findall(env.get("value", "")):
+                    assert name in defined, f"{label}: env {env['name']} refers to $({name}), not defined before it"
+                    checked += 1
+                defined.append(env["name"])
+            for part in container.get("command", []) + container.get("args", []):
+                for name in KUBE_REFERENCE.findall(part):
+                    assert name in defined, f"{label}: $({name}) in its command or args is not one of its variables"
+                    checked += 1
+    assert checked >= 1
+
+
+def test_main_containers_keep_no_secret_only_render_config_needs(scratch: str) -> None:
+    """The issue's finding, stated for queens: fernet keys, DB and bus passwords only in render-config."""
+    docs = objects(built("queens", scratch))
+    keystone = find(docs, "Deployment", "oaas-keystone-api")["spec"]["template"]["spec"]
+    assert secret_vars(keystone["containers"][0]) == set()
+    render = next(c for c in keystone["initContainers"] if c["name"] == "render-config")
+    assert {"FERNET_KEY_0", "DB_PASSWORD", "RABBITMQ_PASSWORD"} <= secret_vars(render)
+    compute = find(docs, "DaemonSet", "oaas-nova-compute")["spec"]["template"]["spec"]["containers"][0]
+    assert compute["securityContext"]["privileged"] and secret_vars(compute) == set()
+    galera = find(docs, "StatefulSet", "oaas-galera-server")["spec"]["template"]["spec"]["containers"][0]
+    assert secret_vars(galera) == {"MYSQL_PWD"}  # readsSecretEnv: the probes' mysql client reads it
