@@ -1,10 +1,20 @@
 # e2e targets; included from the top-level Makefile.
 #   make control-plane   build (or confirm cached) etcd, kube-*, kubectl and kwok
 #   make e2e-smoke       prove the control plane is a real one
-.PHONY: control-plane e2e-smoke
+#   make images          build the kolla-layout stand-in images (needs root; cached outside the clone)
+#   make images-test     build them, then run each image's programs in a chroot (pytest -m images)
+.PHONY: control-plane e2e-smoke images images-test
+
+IMAGES_RELEASE ?= 2025.1
 
 control-plane:
 	bash tools/build-control-plane.sh
 
 e2e-smoke: control-plane
 	.venv/bin/python -m pytest -m e2e tests/e2e/test_control_plane.py -v
+
+images: setup
+	$(BIN)/python tools/build_images.py --release $(IMAGES_RELEASE)
+
+images-test: images
+	CHARTGEN_IMAGES_RELEASE=$(IMAGES_RELEASE) $(BIN)/python -m pytest -m images tests/test_images.py -v
