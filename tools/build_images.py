@@ -8,13 +8,15 @@
 A recipe (images/<name>.yaml) builds on another (`from`) or, with none, bootstraps Debian with
 mmdebstrap. Its own changes become one layer: the parent is unpacked with umoci, the steps run in
 a chroot inside private mount and pid namespaces (so no mount outlives the step), and umoci
-repacks the difference. Steps, in order: users, configure_users, apt, venv, sources, pip, run.
+repacks the difference. Steps, in order: configure_users, apt, users, venv, sources, pip, run (each line
+must succeed: sh -e).
 The release file images/releases/<release>.yaml gives the Debian suite, the constraints file and
 the pins of the OpenStack server projects.
 
 Each image is cached in ~/.cache/chartgen/images/<name>-<release>-<key>.tar, where the key is the
-sha256 of everything the build reads: the recipe and its parents, this file, the release file,
-the constraints, the mmdebstrap and umoci versions. A rerun with nothing changed prints `cached`.
+sha256 of everything the build reads: the recipe (its data, less the `verify` checks only the
+tests read) and its parents', this file, the release file, the constraints, the mmdebstrap and
+umoci versions. A rerun with nothing changed prints `cached`.
 index-<release>.json beside the tars maps each (non-abstract) image to its tar and digest.
 pip's download and wheel cache (~/.cache/chartgen/pip) and apt's archives
 (~/.cache/chartgen/apt/<suite>) are shared by every build.
@@ -58,6 +60,7 @@ RECIPE_KEYS = {"description", "mirrors", "replaces", "abstract", "from", "suite"
                "config", "verify", "releases"}
 CONFIG_KEYS = {"user", "env", "entrypoint", "cmd", "workdir"}
 BUILD_DIR = "/var/cache/chartgen-build"   # inside the rootfs during a step, removed after it
+CA_VARIABLES = ("PIP_CERT", "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "GIT_SSL_CAINFO")
 # As kolla's install_pip macro: on the command line, so they do not constrain build isolation.
 PIP_CONSTRAINTS = f"-c {BUILD_DIR}/files/upper-constraints.txt -c {BUILD_DIR}/files/pins.txt"
 
@@ -192,6 +195,13 @@ def sha256_file(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def recipe_digest(recipe: Recipe) -> str:
+    """sha256 of what the recipe builds (for this release): its keys but `verify`, which only the
+    tests read, so a comment or a new check does not rebuild the image."""
+    built = {key: value for key, value in recipe.data.items() if key not in ("verify", "releases")}
+    return hashlib.sha256(json.dumps(built, sort_keys=True, default=str).encode()).hexdigest()
+
+
 def tool_versions() -> dict:
     versions = {}
     for tool in ("mmdebstrap", "umoci"):
@@ -217,7 +227,7 @@ def plan(recipes: dict[str, Recipe], release: Release, names: list[str], version
         suite = recipe.data.get("suite", suite)
         if (name, suite) not in targets:
             parent = target(recipe.parent, suite, chain + (name,)) if recipe.parent else None
-            material = dict(common, recipe=sha256_file(recipe.path), suite=suite, release_name=release.name,
+            material = dict(common, recipe=recipe_digest(recipe), suite=suite, release_name=release.name,
                             parent=parent.key if parent else None)
             key = hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
             targets[(name, suite)] = Target(recipe, suite, key, parent)
@@ -284,6 +294,7 @@ def chroot_step(rootfs: Path, script: str, env: dict, binds: dict[str, Path], lo
     bind mounts (path in rootfs -> host path) vanish with the namespace, whatever happens."""
     created = prepare_mount_points(rootfs, binds)
     mounts = [f'mount -t proc proc "$R/proc"', f'mount -t tmpfs shm "$R/dev/shm"',
+              f'mount -t devpts -o newinstance,ptmxmode=0666 devpts "$R/dev/pts"',
               f'mount --bind /etc/resolv.conf "$R/etc/resolv.conf"']
     mounts += [f'mount --bind {shlex.quote(str(host))} "$R{inside}"' for inside, host in binds.items()]
     environment = " ".join(shlex.quote(f"{k}={v}") for k, v in env.items())
@@ -301,8 +312,8 @@ def chroot_step(rootfs: Path, script: str, env: dict, binds: dict[str, Path], lo
 def prepare_mount_points(rootfs: Path, binds: dict[str, Path]) -> list[Path]:
     """Create the files and folders the mounts need; return those created (to remove after)."""
     created = []
-    for inside, is_dir in [("/proc", True), ("/dev/shm", True), ("/etc/resolv.conf", False)] + \
-            [(inside, host.is_dir()) for inside, host in binds.items()]:
+    kernel = [("/proc", True), ("/dev/shm", True), ("/dev/pts", True), ("/etc/resolv.conf", False)]
+    for inside, is_dir in kernel + [(inside, host.is_dir()) for inside, host in binds.items()]:
         path = rootfs / inside.lstrip("/")
         if rootfs.resolve() not in path.resolve().parents:   # a mount would follow a symlink out
             raise BuildError(f"{path} leads out of {rootfs} through a symlink: cannot mount over it")
@@ -329,15 +340,15 @@ def assert_no_mounts_under(path: Path) -> None:
 def step_script(recipe: Recipe, chain: list[Recipe]) -> str:
     """The shell script of a recipe's own layer (empty when it only changes the config)."""
     data, parts = recipe.data, []
-    if data.get("users"):
-        parts.append(users_script(data["users"]))
-    for user in data.get("configure_users") or []:
+    for user in data.get("configure_users") or []:   # before apt: postinst scripts find the user
         parts.append(configure_user_script(user))
     if data.get("apt"):
         packages = " ".join(shlex.quote(p) for p in data["apt"])
         parts.append("apt-get -q update\n"
                      f"apt-get -q -y install --no-install-recommends {packages}\n"
                      "rm -rf /var/lib/apt/lists/*")
+    if data.get("users"):   # after apt, as in kolla's base (groupadd is not Essential in trixie)
+        parts.append(users_script(data["users"]))
     if data.get("venv"):
         venv = shlex.quote(data["venv"])
         parts.append(f"python3 -m venv --system-site-packages {venv}\n"
@@ -365,8 +376,8 @@ def users_script(users: dict) -> str:
     for name in sorted(users):
         spec = users[name] if isinstance(users[name], dict) else {"uid": users[name]}
         uid, gid, group = spec["uid"], spec.get("gid", spec["uid"]), spec.get("group", name)
-        lines.append(f"groupadd --gid {gid} {group} && "
-                     f"useradd -l -M --shell /usr/sbin/nologin --uid {uid} --gid {gid} {name}")
+        lines.append(f"groupadd --gid {gid} {group}")
+        lines.append(f"useradd -l -M --shell /usr/sbin/nologin --uid {uid} --gid {gid} {name}")
     return "\n".join(lines)
 
 
@@ -379,7 +390,8 @@ def configure_user_script(user: dict) -> str:
         lines.append(f"usermod --append --groups {user['groups']} {name}")
     if user.get("shell"):
         lines.append(f"chsh --shell {user['shell']} {name}")
-    lines.append(f"mkdir -p {home} && chown -R {name}:$(id -g {name}) {home}")
+    lines.append(f"mkdir -p {home}")
+    lines.append(f"chown -R {name}:$(id -g {name}) {home}")
     return "\n".join(lines)
 
 
@@ -484,18 +496,44 @@ def build_step(target: Target, release: Release, chain: list[Recipe], rootfs: Pa
     env = dict(image_env(chain), HOME="/root", PIP_CACHE_DIR=f"{BUILD_DIR}/pip",
                PIP_DISABLE_PIP_VERSION_CHECK="1", PIP_ROOT_USER_ACTION="ignore", PIP_PROGRESS_BAR="off",
                PIP_NO_INPUT="1")
+    ca_bundle = host_ca_bundle()
+    if ca_bundle:   # downloads during the build trust what the host trusts (a proxy's CA); the image does not
+        env.update((name, f"{BUILD_DIR}/ca-certificates.crt") for name in CA_VARIABLES)
     policy = rootfs / "usr/sbin/policy-rc.d"
     policy_created = not policy.exists()
     if policy_created:   # no daemon starts from a package's postinst (as mmdebstrap does)
         policy.write_text("#!/bin/sh\nexit 101\n")
         policy.chmod(0o755)
+    shared_archives = mkdir(CACHE / "apt" / target.suite / "archives")
+    archives = link_debs(shared_archives, mkdir(work / "apt-archives"))   # apt locks its own folder
     binds = {f"{BUILD_DIR}/pip": mkdir(CACHE / "pip"), f"{BUILD_DIR}/files": build_files,
-             "/var/cache/apt/archives": mkdir(CACHE / "apt" / target.suite / "archives")}
+             "/var/cache/apt/archives": archives}
+    if ca_bundle:
+        binds[f"{BUILD_DIR}/ca-certificates.crt"] = ca_bundle
     try:
         chroot_step(rootfs, script, env, binds, log, f"steps of images/{target.name}.yaml")
     finally:
         if policy_created:
             policy.unlink()
+        link_debs(archives, shared_archives)
+
+
+def host_ca_bundle() -> Path | None:
+    for candidate in [os.environ.get(name) for name in CA_VARIABLES] + ["/etc/ssl/certs/ca-certificates.crt"]:
+        if candidate and Path(candidate).is_file():
+            return Path(candidate).resolve()
+    return None
+
+
+def link_debs(source: Path, dest: Path) -> Path:
+    """Hard-link the .deb files of source into dest (same file system: no copy)."""
+    for deb in source.glob("*.deb"):
+        if not (dest / deb.name).exists():
+            try:
+                os.link(deb, dest / deb.name)
+            except FileExistsError:   # another build put it there meanwhile
+                pass
+    return dest
 
 
 def configure(target: Target, release: Release, layout: Path, tag: str, log) -> None:
@@ -675,6 +713,18 @@ def interrupted(signum, frame):
     raise KeyboardInterrupt
 
 
+def prune(targets: list[Target], release: Release) -> None:
+    """Remove this release's tars and logs that the current recipes no longer produce."""
+    current = {tar_path(t, release) for t in targets} | {log_path(t, release) for t in targets}
+    for name in {t.name for t in targets}:
+        pattern = rf"{re.escape(name)}-{re.escape(release.name)}-[0-9a-f]{{16}}\.(tar|log)"
+        for old in [*IMAGES_DIR.glob(f"{name}-{release.name}-*.tar"),
+                    *(IMAGES_DIR / "logs").glob(f"{name}-{release.name}-*.log")]:
+            if old not in current and re.fullmatch(pattern, old.name):
+                old.unlink()
+                print(f"build-images: pruned {old}")
+
+
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -710,6 +760,8 @@ def main(argv=None) -> int:
                 if results[t.key][0] == "cached":
                     report_line(t, release, "cached", 0.0)
             index = write_index(targets, release)
+            if not args.names:
+                prune(targets, release)
         print(f"build-images: {len(targets)} images for {release.name} in {time.monotonic() - start:.1f}s; "
               f"index: {index}")
         return 0
