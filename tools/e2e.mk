@@ -4,7 +4,11 @@
 #   make node            host packages (apt) + kubelet, kube-proxy, CoreDNS, pause and their images
 #   make e2e-real        the real-pods tests: a real node runs real containers (root)
 #   make e2e-real-clean  remove what a killed real-pods run left on the machine
-.PHONY: control-plane e2e-smoke node-packages node e2e-real e2e-real-clean
+#   make images          build the kolla-layout stand-in images (needs root; cached outside the clone)
+#   make images-test     build them, then run each image's programs in a chroot (pytest -m images)
+.PHONY: control-plane e2e-smoke node-packages node e2e-real e2e-real-clean images images-test
+
+IMAGES_RELEASE ?= 2025.1
 
 control-plane:
 	bash tools/build-control-plane.sh
@@ -18,8 +22,13 @@ node-packages:
 node: control-plane node-packages
 	bash tools/build-node.sh
 
-e2e-real: setup tools node
+e2e-real: setup tools node images
 	$(BIN)/python -m pytest -m realpods tests/realpods -v
 
 e2e-real-clean: setup
 	$(BIN)/python tests/realpods/host.py --clean
+images: setup
+	$(BIN)/python tools/build_images.py --release $(IMAGES_RELEASE)
+
+images-test: images
+	CHARTGEN_IMAGES_RELEASE=$(IMAGES_RELEASE) $(BIN)/python -m pytest -m images tests/test_images.py -v
