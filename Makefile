@@ -12,10 +12,10 @@ STAMP := $(VENV)/.installed
 
 help:
 	@echo "make build    set up and build generated-charts/oaas (RELEASE=$(RELEASE))"
-	@echo "make test     set up, install the tools and the control plane, run every test"
+	@echo "make test     set up, install the tools, the control plane, a real node and its images, run every test"
 	@echo "make lint     helm lint (3 and 4), helm template, kubeconform, ct lint on every release"
 	@echo "make e2e      the end-to-end tests on a real Kubernetes control plane"
-	@echo "make e2e-real the real-pods tests: a real node runs containers (root; not in make test yet)"
+	@echo "make e2e-real the real-pods tests: a real node runs the chart's containers (root)"
 	@echo "make docs     regenerate docs/ from the code"
 
 $(STAMP): pyproject.toml
@@ -34,9 +34,11 @@ tools:
 
 include tools/e2e.mk
 
-# Unit, bad-input, determinism and rendering tests (need the tools), then the end-to-end ones.
-test: setup tools control-plane
+# Unit, bad-input, determinism and rendering tests (need the tools) and the end-to-end ones on
+# kwok nodes; then the real pods (a real node, the stand-in images: root, see make e2e-real).
+test: setup tools control-plane node images
 	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -m realpods tests/realpods -v
 
 unit: setup
 	$(BIN)/python -m pytest -m "not tools and not e2e"

@@ -9,6 +9,13 @@ import os
 import sys
 import time
 
+# Each line reaches the pod log when it is printed, not when the step ends: a step that waits must
+# say so while it waits (a pipe is block-buffered by default).
+try:
+    sys.stdout.reconfigure(line_buffering=True)  # Python 3.7+
+except AttributeError:
+    sys.stdout = os.fdopen(sys.stdout.fileno(), "w", 0)  # Python 2: unbuffered
+
 import pymysql
 
 env = os.environ

@@ -135,7 +135,7 @@ def standin_images(real_cluster: RealCluster) -> dict[str, str]:
     REPORT.append(f"stand-in images built or cached in {time.monotonic() - began:.0f}s")
     index = json.loads((Path.home() / ".cache" / "chartgen" / "images" / f"index-{RELEASE}.json").read_text())
     began = time.monotonic()
-    imported = {name: real_cluster.import_image(Path(entry["tar"]), entry["name"]) for name, entry in sorted(index.items())}
+    imported = {name: real_cluster.import_image(Path(entry["tar"]), entry["image"]) for name, entry in sorted(index.items())}
     REPORT.append(f"{len(imported)} stand-in images imported in {time.monotonic() - began:.0f}s")
     return imported
 
