@@ -8,7 +8,7 @@ a Helm expression evaluated at install, never a value frozen at compile time:
   ${port:SERVICE.COMPONENT.PORT}            the Service's port number (compile-time constant)
   ${members:SERVICE.COMPONENT[.PORT][|FORMAT[|SEPARATOR]]}
                                             one entry per pod of a quorum/members component,
-                                            following its replica count; FORMAT may use [host],
+                                            following its replica count; FORMAT may use [host], [fqdn],
                                             [port], [ordinal] and [name] (default "[host]:[port]"
                                             or "[host]"), [rest:TEXT] gives TEXT to every
                                             member but the first; SEPARATOR defaults to ","

@@ -21,7 +21,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from cluster import REPO, RealCluster  # noqa: E402
+from cluster import REAL_NODE_SELECTOR, REPO, RealCluster  # noqa: E402
 from summary import REPORT  # noqa: E402
 
 pytestmark = pytest.mark.realpods
@@ -77,6 +77,7 @@ class OpenStack:
             "metadata": {"name": "toolbox", "namespace": self.namespace},
             "spec": {
                 "automountServiceAccountToken": False,
+                "nodeSelector": REAL_NODE_SELECTOR,  # never a kwok node, where nothing runs
                 "securityContext": {"runAsUser": 42401, "runAsGroup": 42401, "runAsNonRoot": True},
                 "containers": [{
                     "name": "toolbox", "image": "localhost/chartgen/openstack-client:2025.1", "imagePullPolicy": "Never",
