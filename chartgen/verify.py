@@ -159,10 +159,7 @@ def config_checks(chart: Path, helm: str, env: dict[str, str], tools: Tools, con
     files ship in the chart too), through the program its blueprint names: one line per program."""
     from chartgen import configcheck
 
-    enable = [f"{dependency['name']}.enabled=true" for dependency in load_file(chart / "Chart.yaml").data.get("dependencies", [])
-              if dependency.get("condition")]
-    command = [helm, "template", "oaas", str(chart), "--namespace", CONFIG_NAMESPACE, "--set", ",".join(enable)]
-    rendered, manifest = _run("config: helm template, every subchart enabled", command, env)
+    rendered, manifest = render_every_subchart(chart, helm, env)
     if not rendered.ok:
         return [rendered]
     start = time.perf_counter()
@@ -170,15 +167,28 @@ def config_checks(chart: Path, helm: str, env: dict[str, str], tools: Tools, con
     found = [_kind_check(kind) for kind in report.kinds]
     if report.unchecked:
         lines = [f"{file.label}: {why}" for file, why in report.unchecked]
-        found.append(Check(f"config: not checked: {len(report.unchecked)} files", True, 0.0, "", "\n".join(lines)))
+        found.append(Check(f"config: not checked: {_files(len(report.unchecked))}", True, 0.0, "", "\n".join(lines)))
     total = time.perf_counter() - start
-    return found + [Check(f"config: {sum(len(k.results) for k in report.kinds)} files checked by real programs", True, total, "")]
+    checked = len({result.file for kind in report.kinds for result in kind.results})
+    return found + [Check(f"config: {_files(checked)} checked by real programs", True, total, "")]
+
+
+def _files(count: int) -> str:
+    return f"{count} file" + ("" if count == 1 else "s")
+
+
+def render_every_subchart(chart: Path, helm: str, env: dict[str, str]) -> tuple[Check, str]:
+    """`helm template` of the umbrella with every subchart enabled, in CONFIG_NAMESPACE."""
+    enable = [f"{dependency['name']}.enabled=true" for dependency in load_file(chart / "Chart.yaml").data.get("dependencies", [])
+              if dependency.get("condition")]
+    command = [helm, "template", "oaas", str(chart), "--namespace", CONFIG_NAMESPACE, "--set", ",".join(enable)]
+    return _run("config: helm template, every subchart enabled", command, env)
 
 
 def _kind_check(kind: "KindReport") -> Check:
     failed = [result for result in kind.results if not result.ok]
     warned = [result for result in kind.results if result.warnings]
-    name = f"config: {kind.program}: {len(kind.results)} files" + (f", {len(warned)} with warnings" if warned else "")
+    name = f"config: {kind.program}: {_files(len({result.file for result in kind.results}))}" + (f", {len(warned)} with warnings" if warned else "")
     output = "\n".join(f"{_where(result)}: {line}" for result in failed for line in result.errors)
     notes = "\n".join(f"{_where(result)}: warning: {line}" for result in warned for line in result.warnings)
     return Check(name, not failed, kind.seconds, output, notes)

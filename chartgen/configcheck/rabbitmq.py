@@ -37,8 +37,12 @@ DEFAULTS = {
     "HOME": "/var/lib/rabbitmq",
 }
 MARK = "chartgen-check"
+# Erlang run with -eval. RabbitMQ logs prelaunch errors in its own logger domain, which a plain erl's
+# default handler drops unless filter_default is log; the handler writes asynchronously, so it is
+# flushed (filesync) before halt.
 SCRIPT = r"""
 logger:set_primary_config(level, error),
+logger:set_handler_config(default, filter_default, log),
 Say = fun(What, Term) -> io:format("MARK ~s ~0p~n", [What, Term]) end,
 Context = rabbit_env:get_context(),
 Say("config_files", [maps:get(main_config_file, Context, undefined), maps:get(advanced_config_file, Context, undefined)]),
@@ -69,6 +73,7 @@ lists:foreach(fun(Path) ->
         {ok, Bin} -> Say("definitions_result", case catch rabbit_json:decode(Bin) of M when is_map(M) -> ok; L when is_list(L) -> ok; E -> E end);
         ReadError -> Say("definitions_result", ReadError)
     end end, Definitions),
+logger_std_h:filesync(default),
 halt(0).
 """.replace("MARK", MARK)
 
@@ -145,7 +150,7 @@ def _results(unit: Unit, root: PodRoot, code: int, stdout: str, stderr: str) -> 
         if what == "config_result":
             read.update({path: "config" for path in main if path})
             if value != "ok":
-                errors.setdefault("config", []).extend([f"rabbit_prelaunch_conf:setup/1 returned {value}", *reports[-6:]])
+                errors.setdefault("config", []).extend([f"rabbit_prelaunch_conf:setup/1 returned {value}", *reports[-8:]])
         elif what == "consult" and not value.startswith("{ok,"):
             errors.setdefault("config", []).append(f"file:consult: {value}")
         elif what == "plugins_file":
