@@ -98,13 +98,13 @@ def test_every_file_passes_its_program(release: str, kind: str, scratch: str) ->
     if kind == "oslo" and not (configcheck.OPTDATA / release).is_dir():
         missing = sorted(f"{f.service}/{f.name}" for f, why in result.unchecked if "no option registries" in why)
         assert missing, "oslo files of a release without registries must be listed as not checked"
-        pytest.skip(f"no option registries for {release} (Python 2 era: its projects do not install on Python 3.11): "
-                    f"{len(missing)} files only covered by version rules")
+        pytest.skip(f"no option registries for {release}: {len(missing)} files only covered by version rules")
     kinds = {k.kind: k for k in result.kinds}
     assert kind in kinds, f"no {kind} file rendered in {release} (blueprints name {wanted})"
     checked = {f"{r.file.service}/{r.file.name}" for r in kinds[kind].results}
     rendered = {f"{f.service}/{f.name}" for f in result.rendering.files}
-    assert checked == set(wanted) & rendered, "a rendered file was not run through its program"
+    unavailable = {f"{f.service}/{f.name}" for f, why in result.unchecked if why.startswith("no option registr")}
+    assert checked == (set(wanted) & rendered) - unavailable, "a rendered file was not run through its program"
     failures = [f"{r.file.label} ({r.where}): {line}" for r in kinds[kind].results for line in r.errors]
     assert not failures, "\n".join(failures)
 
@@ -114,7 +114,11 @@ def test_files_not_checked_are_the_known_ones(release: str, scratch: str) -> Non
     result = report(release, scratch)
     no_check = {f.name for f, why in result.unchecked if why == "its blueprint names no check"}
     assert no_check <= set(NOT_CHECKED), f"config files no program checks: {sorted(no_check - set(NOT_CHECKED))}"
-    others = [(f.label, why) for f, why in result.unchecked if why != "its blueprint names no check" and "no option registries" not in why]
+    # A registry may be missing only for a project the release does not have (placement before stein).
+    sources = configcheck.OPTDATA / release / "SOURCES.yaml"
+    projects = {name.split("/")[0] for name in YAML(typ="safe").load(sources.read_text())["registries"]} if sources.exists() else set()
+    others = [(f.label, why) for f, why in result.unchecked if why != "its blueprint names no check" and "no option registries" not in why
+              and not (why.startswith("no option registry ") and why.split()[3].split("/")[0] not in projects)]
     assert not others, others
 
 

@@ -59,8 +59,8 @@ def check_manifest(manifest: str, namespace: str, release: str, checks: Mapping[
         check = checks.get((file.service, file.name))
         if check is None:
             unchecked.append((file, "its blueprint names no check" if (file.service, file.name) in checks else "no blueprint file of this name"))
-        elif check.kind == oslo.KIND and oslo.registries_missing(release_optdata):
-            unchecked.append((file, oslo.registries_missing(release_optdata) or ""))
+        elif check.kind == oslo.KIND and oslo.unavailable(check, release_optdata):
+            unchecked.append((file, oslo.unavailable(check, release_optdata) or ""))
         else:
             by_kind.setdefault(check.kind, []).append((file, check))
     with tempfile.TemporaryDirectory(prefix="chartgen-configcheck-") as scratch:

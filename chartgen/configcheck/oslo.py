@@ -38,20 +38,21 @@ def units(rendering: Rendering, files: list[tuple[RenderedFile, FileCheck]]) -> 
     return per_file_units(rendering, files)
 
 
-def registries_missing(optdata: Path) -> str | None:
-    """Why no file can be checked for this release, or None."""
+def unavailable(check: FileCheck, optdata: Path) -> str | None:
+    """Why the file cannot be checked in this release, or None: no registries for the release at
+    all, or not the ones it names (a project the release does not have, e.g. placement before stein)."""
     if not optdata.is_dir():
-        return f"no option registries for release {optdata.name} (chartgen/optdata/{optdata.name}/: make optdata RELEASE={optdata.name})"
+        return f"no option registries for release {optdata.name} (make optdata RELEASE={optdata.name})"
+    missing = [registry for registry in check.registries if not (optdata / f"{registry}.yaml").is_file()]
+    if missing:
+        return f"no option registry {', '.join(missing)} for release {optdata.name} (see chartgen/optdata/{optdata.name}/SOURCES.yaml)"
     return None
 
 
 def run(unit: Unit, machine: Machine, scratch: Path) -> list[Result]:
     file = unit.files[0]
     text = unit.text(file)
-    try:
-        registry = _registry(unit.check, machine)
-    except FileNotFoundError as missing:
-        return [Result(file, (f"no option registry {missing.filename}: the blueprint names one `make optdata` did not generate",))]
+    registry = _registry(unit.check, machine)
     # Only the file's own sections: the validator looks up nothing else, and loads its opt data with
     # a pure-Python YAML parser (a whole merged registry takes seconds).
     sections = set(_SECTION.findall(text)) | {"DEFAULT"}

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Iterator
 
 from chartgen.configcheck.base import Machine, Result, Unit, error_lines
-from chartgen.configcheck.pod import Container, PodRoot, Rendering, RenderedFile
+from chartgen.configcheck.pod import PodRoot, Rendering, RenderedFile
 from chartgen.model import FileCheck
 
 PER_FILE = False
