@@ -8,10 +8,11 @@
 For each project of tools/optdata/<R>/projects.txt (installed in --venv with the release's upper
 constraints, its sdist in --sdists), every oslo-config-generator configuration the sdist ships
 (`etc/oslo-config-generator/*.conf`, `*config-generator*.conf`; the namespaces are the release's own)
-is run through the real `oslo-config-generator --format json` of that venv. The machine-readable
-output is trimmed to what `oslo-config-validator --opt-data` reads (option names and `dest`, and the
-deprecated names) and written as `<out>/<project>/<sample file>.yaml`, the registry a blueprint
-names as `check: oslo:<project>/<sample file>`. Options deprecated for removal are listed among the
+is run through the real `oslo-config-generator --format json` of that venv (optdata_list.py where
+that oslo.config predates machine-readable output). The output is trimmed to what
+`oslo-config-validator --opt-data` reads (option names and `dest`, and the deprecated names) and
+written as `<out>/<project>/<sample file>.yaml`, the registry a blueprint names in
+`check: {oslo: [<project>/<sample file>]}`. Options deprecated for removal are listed among the
 deprecated options as well, so the validator warns on them as on renamed ones.
 """
 
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import configparser
+import functools
 import json
 import subprocess
 import sys
@@ -85,13 +87,23 @@ def sample_name(project: str, parser: configparser.ConfigParser) -> str:
 def run_generator(venv: Path, namespaces: list[str], out: Path) -> dict[str, Any]:
     # The machine-readable output as JSON rather than YAML: the same data, and the Python 2 era
     # generators' yaml.safe_dump cannot represent oslo.i18n's lazy messages (cinder's help texts).
-    command = [str(venv / "bin" / "oslo-config-generator"), "--format", "json", "--output-file", str(out)]
-    for namespace in namespaces:
-        command += ["--namespace", namespace]
+    # oslo.config < 4 (newton, ocata) writes only ini samples: optdata_list.py lists the same data
+    # with that oslo.config's own generator functions.
+    if _machine_readable(venv):
+        command = [str(venv / "bin" / "oslo-config-generator"), "--format", "json", "--output-file", str(out)]
+        command += [argument for namespace in namespaces for argument in ("--namespace", namespace)]
+    else:
+        command = [str(venv / "bin" / "python"), str(Path(__file__).with_name("optdata_list.py")), str(out), *namespaces]
     result = subprocess.run(command, capture_output=True, text=True, timeout=600)
     if result.returncode:
-        raise SystemExit(f"oslo-config-generator failed for {namespaces}:\n{result.stderr[-3000:]}")
+        raise SystemExit(f"{command[0]} failed for {namespaces}:\n{result.stderr[-3000:]}")
     return json.loads(out.read_text(encoding="utf-8"))
+
+
+@functools.lru_cache(maxsize=None)
+def _machine_readable(venv: Path) -> bool:
+    result = subprocess.run([str(venv / "bin" / "oslo-config-generator"), "--help"], capture_output=True, text=True, timeout=120)
+    return "--format" in result.stdout
 
 
 def _entry(option: dict[str, Any], *keys: str) -> dict[str, Any]:
@@ -157,7 +169,9 @@ def _sdist(sdists: Path, distribution: str, version: str) -> Path:
 
 
 def _installed(venv: Path, distribution: str) -> str:
-    code = f"import pkg_resources; print(pkg_resources.get_distribution({distribution!r}).version)"  # Python 2 and 3
+    code = ("try:\n    from importlib.metadata import version\n"  # Python 3.8+
+            "except ImportError:\n    import pkg_resources\n    version = lambda name: pkg_resources.get_distribution(name).version\n"
+            f"print(version({distribution!r}))")
     return subprocess.run([str(venv / "bin" / "python"), "-c", code], capture_output=True, text=True, check=True).stdout.strip()
 
 
