@@ -612,8 +612,14 @@ ensure_tool kube-schemas "$KUBERNETES_VALIDATE_VERSION (k8s ${KUBE_SCHEMA_VERSIO
   "rev=$SCHEMAS_REV kubernetes-validate==$KUBERNETES_VALIDATE_VERSION versions=$KUBE_SCHEMA_VERSIONS" \
   install_kube_schemas "${schema_files[@]}"
 write_location
-ensure_tool config-checkers "debian" "rev=$CONFIG_CHECK_REV ${CONFIG_CHECK_PACKAGES[*]}" \
-  install_config_checkers /usr/sbin/haproxy /usr/sbin/apache2ctl /usr/lib/apache2/modules/mod_wsgi.so \
-  /usr/sbin/mariadbd /usr/lib/rabbitmq/bin/rabbitmqctl /usr/bin/erl /usr/lib/x86_64-linux-gnu/libnss_wrapper.so
+checker_files=(/usr/sbin/haproxy /usr/sbin/apache2ctl /usr/lib/apache2/modules/mod_wsgi.so /usr/sbin/mariadbd
+  /usr/lib/rabbitmq/bin/rabbitmqctl /usr/bin/erl "/usr/lib/$(uname -m)-linux-gnu/libnss_wrapper.so")
+if [[ $(id -u) != 0 && ! -f $STAMPS/config-checkers ]]; then
+  # Everything else works without them; `chartgen lint` then stops at its config step, naming them.
+  warn "config-checkers: not root, Debian packages not installed; run once as root: apt-get install --no-install-recommends ${CONFIG_CHECK_PACKAGES[*]}"
+else
+  ensure_tool config-checkers "debian" "rev=$CONFIG_CHECK_REV ${CONFIG_CHECK_PACKAGES[*]}" \
+    install_config_checkers "${checker_files[@]}"
+fi
 ensure_tool oslo-config "$OSLO_CONFIG_VERSION" "rev=$PY_REV oslo.config==$OSLO_CONFIG_VERSION venv=$PYENV" \
   install_oslo_config "$BIN/oslo-config-validator" "$PYENV/bin/python"
