@@ -10,7 +10,9 @@
 #                           or under pyenv); a project whose release is not on PyPI is marked
 #                           `# git: owner/name` and built from that git tag (pbr, PBR_VERSION);
 #                           `name  # extra: why` installs a library a project's option listing
-#                           imports without requiring it (cinder's imports mock before rocky)
+#                           imports without requiring it (cinder's imports mock before rocky);
+#                           `# override: name===version why` replaces a constraint whose pin no
+#                           longer builds here (cryptography 1.x against OpenSSL 3)
 #   upper-constraints.txt   the release's openstack/requirements upper-constraints.txt
 # Cache, outside the clone: ~/.cache/chartgen/oslo/<RELEASE>/ (venv/ with the projects installed
 # under the constraints, sdists/ with their source archives, whose oslo-config-generator
@@ -61,10 +63,22 @@ git_sdists() {
   done <"$PROJECTS"
 }
 
+# The release's constraints, with projects.txt's `# override:` pins in place of theirs.
+effective_constraints() {
+  local overrides names
+  overrides=$(sed -n 's/^#[[:space:]]*override:[[:space:]]*\([^[:space:]]*===[^[:space:]]*\).*/\1/p' "$PROJECTS")
+  names=$(for pin in $overrides; do printf '%s\n' "${pin%%===*}"; done)
+  { awk -F'===' -v names="$names" 'BEGIN { n = split(tolower(names), list, "\n"); for (i = 1; i <= n; i++) skip[list[i]] = 1 }
+                                   !(tolower($1) in skip)' "$CONSTRAINTS"
+    for pin in $overrides; do printf '%s\n' "$pin"; done; } >"$CACHE/constraints.txt"
+  echo "$CACHE/constraints.txt"
+}
+
 # Every project into the venv under the constraints, and the sdists (their generator configurations).
 install_projects() {
   local pip=("$VENV/bin/python" -m pip --disable-pip-version-check --no-input) spec from_git pypi projects
   from_git=$(git_sdists) || return 1
+  CONSTRAINTS=$(effective_constraints)
   # pbr takes a project's version from git; an archive has none, so PBR_VERSION gives it.
   for spec in $from_git; do
     PBR_VERSION=${spec#*==} "${pip[@]}" install -c "$CONSTRAINTS" "$SDISTS/${spec%%==*}-${spec#*==}.tar.gz" || return 1
