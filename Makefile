@@ -8,12 +8,13 @@ BIN := $(VENV)/bin
 RELEASE ?= queens
 STAMP := $(VENV)/.installed
 
-.PHONY: setup build test unit lint tools e2e bench bench-compare docs check-generated clean help
+.PHONY: setup build test unit lint tools optdata e2e bench bench-compare docs check-generated clean help
 
 help:
 	@echo "make build    set up and build generated-charts/oaas (RELEASE=$(RELEASE))"
 	@echo "make test     set up, install the tools, the control plane, a real node and its images, run every test"
-	@echo "make lint     helm lint (3 and 4), helm template, kubeconform, ct lint on every release"
+	@echo "make lint     helm lint (3 and 4), helm template, kubeconform, ct lint, config programs on every release"
+	@echo "make optdata RELEASE=R   generate chartgen/optdata/R (OpenStack option registries; network)"
 	@echo "make e2e      the end-to-end tests on a real Kubernetes control plane"
 	@echo "make e2e-real the real-pods tests: a real node runs the chart's containers (root)"
 	@echo "make docs     regenerate docs/ from the code"
@@ -31,6 +32,11 @@ build: setup
 
 tools:
 	bash tools/install-tools.sh
+
+# The option registries `chartgen lint` validates OpenStack config files against, for one release
+# (inputs in tools/optdata/$(RELEASE)/; installs the release's projects from PyPI, takes minutes).
+optdata: setup
+	bash tools/optdata.sh $(RELEASE)
 
 include tools/e2e.mk
 

@@ -8,13 +8,16 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import click
 
 from chartgen import __version__
 from chartgen.config import BuildConfig, find_root, ordered_releases, release_files
 from chartgen.diagnostics import ChartgenError, Diagnostic, to_json
+
+if TYPE_CHECKING:
+    from chartgen.verify import ConfigChecks
 
 EXIT_OK, EXIT_VERIFY_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 DEFAULT_RELEASE = "queens"
@@ -342,7 +345,9 @@ def explain(dotted_path: str, release: str, overlays: tuple[str, ...], output_fo
 @_guarded
 def lint(release: str, all_releases: bool, overlays: tuple[str, ...], chart: str | None) -> None:
     """Build and verify with the real tools: helm lint --strict (Helm 3 and 4), helm template with
-    every ci values file, kubeconform -strict per Kubernetes version, ct lint. Exit 1 on failure.
+    every ci values file, kubeconform -strict per Kubernetes version, ct lint, and every rendered
+    config file through the real program its blueprint's `check` names (haproxy -c, apache2 -t,
+    mariadbd, RabbitMQ's config loading, py_compile, sh -n, oslo-config-validator). Exit 1 on failure.
 
     \b
     Example:
@@ -352,33 +357,53 @@ def lint(release: str, all_releases: bool, overlays: tuple[str, ...], chart: str
     import tempfile
 
     from chartgen.build import build as run_build
-    from chartgen.verify import ToolMissing, lint_chart
+    from chartgen.configcheck import CheckerMissing, file_checks
+    from chartgen.verify import ConfigChecks, ToolMissing, lint_chart
 
     root = find_root()
-    targets: list[tuple[str, Path]] = []
+    targets: list[tuple[str, Path, ConfigChecks | None]] = []
     failed = False
     with tempfile.TemporaryDirectory(prefix="chartgen-lint-") as scratch:
         if chart:
-            targets.append((chart, Path(chart).resolve()))
+            targets.append((chart, Path(chart).resolve(), _chart_config_checks(Path(chart), root, overlays)))
         else:
             for name in (tuple(ordered_releases(root)) if all_releases else (release,)):
                 out = Path(scratch) / name
-                run_build(_config(name, overlays, str(out)))
-                targets.append((name, out / "oaas"))
-        for label, path in targets:
+                built = run_build(_config(name, overlays, str(out)))
+                targets.append((name, out / "oaas", ConfigChecks(name, file_checks(built.compiled.umbrella))))
+        for label, path, config in targets:
             try:
-                with _progress(f"{label}: helm lint (3 and 4), helm template, kubeconform, ct lint"):
-                    checks = lint_chart(path, root)
-            except ToolMissing as missing:
+                with _progress(f"{label}: helm lint (3 and 4), helm template, kubeconform, ct lint, config programs"):
+                    checks = lint_chart(path, root, config=config)
+            except (ToolMissing, CheckerMissing) as missing:
                 click.echo(f"chartgen lint: {missing}", err=True)
                 sys.exit(EXIT_BAD_INPUT)
+            if config is None:
+                click.echo(f"skip {label:8} config: {path / 'Chart.yaml'} names no release of this project (appVersion)")
             for check in checks:
                 click.echo(f"{'ok  ' if check.ok else 'FAIL'} {label:8} {check.name} ({check.seconds:.2f}s)")
+                if check.notes:
+                    click.echo("\n".join("     " + line for line in check.notes.splitlines()))
                 if not check.ok:
                     failed = True
-                    click.echo("\n".join("     " + line for line in check.output.splitlines()[-40:]), err=True)
+                    lines = check.output.splitlines()
+                    click.echo("\n".join("     " + line for line in (lines[:40] if check.name.startswith("config:") else lines[-40:])), err=True)
             click.echo(f"{label}: {sum(c.ok for c in checks)} of {len(checks)} checks passed")
     sys.exit(EXIT_VERIFY_FAILED if failed else EXIT_OK)
+
+
+def _chart_config_checks(chart: Path, root: Path, overlays: tuple[str, ...]) -> ConfigChecks | None:
+    """For `lint --chart`: the release the chart was built for (its appVersion), compiled from this
+    project's blueprints with the given overlays, says how each config file is checked."""
+    from chartgen.build import compile_release
+    from chartgen.configcheck import file_checks
+    from chartgen.load import load_file
+    from chartgen.verify import ConfigChecks
+
+    release = str(load_file(chart / "Chart.yaml").data.get("appVersion", ""))
+    if release not in ordered_releases(root):
+        return None
+    return ConfigChecks(release, file_checks(compile_release(_config(release, overlays)).umbrella))
 
 
 @main.command()

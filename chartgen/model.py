@@ -119,6 +119,24 @@ class Secret:
 
 
 @dataclass(frozen=True, slots=True)
+class FileCheck:
+    """The real program `chartgen lint` checks a rendered config file with (blueprint `check`):
+    a kind of chartgen/configcheck/, and for `oslo` the option registries and run-time groups."""
+
+    kind: str
+    registries: tuple[str, ...] = ()
+    groups: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (section named at run time, registry groups it is checked as)
+
+    @classmethod
+    def from_spec(cls, spec: Any) -> "FileCheck | None":
+        if spec is None:
+            return None
+        if isinstance(spec, str):
+            return cls(spec)
+        return cls("oslo", tuple(spec["oslo"]), tuple(sorted((section, tuple(groups)) for section, groups in spec.get("groups", {}).items())))
+
+
+@dataclass(frozen=True, slots=True)
 class ConfigFile:
     """A rendered file. `options` are plain values (values.yaml conf.<key>); `computed` is a Go
     template expression building the options that hold references (merged under the plain ones)."""
@@ -131,6 +149,7 @@ class ConfigFile:
     computed: str | None
     placeholders: tuple[str, ...]
     shared: str | None = None  # a script of chartgen/shared, placed once in the library chart
+    check: FileCheck | None = None  # how `chartgen lint` checks it; None: not checked
 
     @property
     def needs_rendering(self) -> bool:

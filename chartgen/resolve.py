@@ -28,6 +28,7 @@ from chartgen.load import Path
 from chartgen.merge import Merged
 from chartgen.model import (
     ConfigFile,
+    FileCheck,
     DnsLabel,
     EnvVar,
     Image,
@@ -125,8 +126,10 @@ class _Resolver:
 
     # --- config files ----------------------------------------------------------------------------
     def config_file(self, key: str, spec: dict[str, Any], scope: Scope, path: Path) -> ConfigFile:
-        if "shared" in spec:  # one copy in the library chart, not one per service
-            return ConfigFile(ValuesKey(key), spec["fileName"], "text", spec.get("description", ""), "", None, (), spec["shared"])
+        check = FileCheck.from_spec(spec.get("check"))
+        if "shared" in spec:  # one copy in the library chart, not one per service; all of them are Python
+            return ConfigFile(ValuesKey(key), spec["fileName"], "text", spec.get("description", ""), "", None, (), spec["shared"],
+                              check or FileCheck("python"))
         if spec["format"] == "text":
             content = spec["content"]
             computed = compile_string(content, scope, self.at(path + ("content",))) if has_reference(content) else None
@@ -136,7 +139,8 @@ class _Resolver:
             plain, computed_tree = self.split_options(spec["options"], scope, path + ("options",))
             computed = _dict_expr(computed_tree) if computed_tree else None
             found = placeholders(spec["options"])
-        return ConfigFile(ValuesKey(key), spec["fileName"], spec["format"], spec.get("description", ""), plain, computed, tuple(sorted(found)))
+        return ConfigFile(ValuesKey(key), spec["fileName"], spec["format"], spec.get("description", ""), plain, computed, tuple(sorted(found)),
+                          check=check)
 
     def split_options(self, options: Any, scope: Scope, path: Path) -> tuple[Any, Any]:
         """Split options into plain values and a tree of compiled expressions (the references)."""

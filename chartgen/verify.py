@@ -2,7 +2,8 @@
 
 helm lint --strict (Helm 3 and Helm 4), helm template with every ci values file (the umbrella's,
 and each subchart's placed under its service key), kubeconform -strict on every rendering against
-each Kubernetes version of tools/versions.env, and chart-testing's `ct lint`.
+each Kubernetes version of tools/versions.env, chart-testing's `ct lint`, and every rendered config
+file through the real program its blueprint names (chartgen/configcheck/).
 """
 
 from __future__ import annotations
@@ -14,11 +15,18 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Mapping
 
 from chartgen.emit import yaml_text
 from chartgen.load import load_file
+from chartgen.model import FileCheck
+
+if TYPE_CHECKING:
+    from chartgen.configcheck import KindReport
+    from chartgen.configcheck.base import Result
 
 DEFAULT_KUBE_VERSIONS = ("1.32.0", "1.33.0", "1.34.0")
+CONFIG_NAMESPACE = "openstack"  # the cluster names config files hold are rendered for it
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +35,7 @@ class Check:
     ok: bool
     seconds: float
     output: str
+    notes: str = ""  # shown even when the check passed (warnings, files not checked)
 
 
 class ToolMissing(Exception):
@@ -103,8 +112,9 @@ def _umbrella_values(label: str, path: Path, scratch: Path) -> Path:
     return target
 
 
-def lint_chart(chart: Path, project: Path, tools: Tools | None = None) -> list[Check]:
-    """Every check on the built umbrella chart at `chart` (generated-charts/oaas)."""
+def lint_chart(chart: Path, project: Path, tools: Tools | None = None, config: ConfigChecks | None = None) -> list[Check]:
+    """Every check on the built umbrella chart at `chart` (generated-charts/oaas); the config file
+    checks when `config` says how the chart's files are checked."""
     tools = tools or Tools.find(project)
     env = tools.env()
     checks: list[Check] = []
@@ -130,7 +140,62 @@ def lint_chart(chart: Path, project: Path, tools: Tools | None = None) -> list[C
             result, summary = _run(f"kubeconform -strict {version} ({len(rendered)} renderings)", command, env)
             checks.append(Check(result.name, result.ok, result.seconds, (result.output + "\n" + summary).strip()))
         checks.append(_ct_lint(chart, tools, env))
+    if config is not None:
+        checks += config_checks(chart, helms["helm4"], env, tools, config)
     return checks
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigChecks:
+    """What the config step needs beyond the chart: the release (for its option registries) and how
+    each (service, fileName) is checked, from the compiled blueprints."""
+
+    release: str
+    checks: Mapping[tuple[str, str], FileCheck | None]
+
+
+def config_checks(chart: Path, helm: str, env: dict[str, str], tools: Tools, config: ConfigChecks) -> list[Check]:
+    """Every ConfigMap file of `helm template` with every subchart enabled (a disabled service's
+    files ship in the chart too), through the program its blueprint names: one line per program."""
+    from chartgen import configcheck
+
+    rendered, manifest = render_every_subchart(chart, helm, env)
+    if not rendered.ok:
+        return [rendered]
+    start = time.perf_counter()
+    report = configcheck.check_manifest(manifest, CONFIG_NAMESPACE, config.release, config.checks, tools.root / "bin")
+    found = [_kind_check(kind) for kind in report.kinds]
+    if report.unchecked:
+        lines = [f"{file.label}: {why}" for file, why in report.unchecked]
+        found.append(Check(f"config: not checked: {_files(len(report.unchecked))}", True, 0.0, "", "\n".join(lines)))
+    total = time.perf_counter() - start
+    checked = len({result.file for kind in report.kinds for result in kind.results})
+    return found + [Check(f"config: {_files(checked)} checked by real programs", True, total, "")]
+
+
+def _files(count: int) -> str:
+    return f"{count} file" + ("" if count == 1 else "s")
+
+
+def render_every_subchart(chart: Path, helm: str, env: dict[str, str]) -> tuple[Check, str]:
+    """`helm template` of the umbrella with every subchart enabled, in CONFIG_NAMESPACE."""
+    enable = [f"{dependency['name']}.enabled=true" for dependency in load_file(chart / "Chart.yaml").data.get("dependencies", [])
+              if dependency.get("condition")]
+    command = [helm, "template", "oaas", str(chart), "--namespace", CONFIG_NAMESPACE, "--set", ",".join(enable)]
+    return _run("config: helm template, every subchart enabled", command, env)
+
+
+def _kind_check(kind: "KindReport") -> Check:
+    failed = [result for result in kind.results if not result.ok]
+    warned = [result for result in kind.results if result.warnings]
+    name = f"config: {kind.program}: {_files(len({result.file for result in kind.results}))}" + (f", {len(warned)} with warnings" if warned else "")
+    output = "\n".join(f"{_where(result)}: {line}" for result in failed for line in result.errors)
+    notes = "\n".join(f"{_where(result)}: warning: {line}" for result in warned for line in result.warnings)
+    return Check(name, not failed, kind.seconds, output, notes)
+
+
+def _where(result: "Result") -> str:
+    return result.file.label + (f" ({result.where})" if result.where else "")
 
 
 def _ct_lint(chart: Path, tools: Tools, env: dict[str, str]) -> Check:

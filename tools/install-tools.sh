@@ -88,7 +88,7 @@ mkdir -p "$BIN" "$STAMPS" "$STAGING" "$LOGS"
 
 # Bump a tool's revision when its install logic changes, so that existing
 # installs are redone once.
-HELM_REV=1 CT_REV=1 KUBECONFORM_REV=1 PY_REV=1 SCHEMAS_REV=2
+HELM_REV=1 CT_REV=1 KUBECONFORM_REV=1 PY_REV=1 SCHEMAS_REV=2 CONFIG_CHECK_REV=1
 
 HELM4_LDFLAGS="-s -w -X helm.sh/helm/v4/internal/version.version=$HELM4_VERSION"
 # Without the k8sVersion flags Helm 3 assumes Kubernetes 1.20 for
@@ -535,6 +535,59 @@ write_location() {
   [[ $have == "$want" ]] || printf '%s\n' "$want" >"$SCHEMAS/LOCATION"
 }
 
+# ---------------------------------------------------------------- config-file checkers
+
+# The real programs `chartgen lint` runs on every rendered config file (chartgen/configcheck.py):
+# Debian's packages, so their versions are Debian 12's, not the images' (the lint output and the
+# test names say which). Installing needs root; the stamp holds the package list, the second line
+# of the stamp the versions installed.
+CONFIG_CHECK_PACKAGES=(haproxy apache2 libapache2-mod-wsgi-py3 mariadb-server rabbitmq-server libnss-wrapper)
+
+# pids of the daemons a package's postinst could start (none should: see policy-rc.d below).
+daemon_pids() {
+  local name
+  for name in haproxy apache2 mariadbd mysqld beam.smp epmd; do pgrep -x "$name" || true; done | sort
+}
+
+install_config_checkers() {
+  [[ $(id -u) == 0 ]] ||
+    die "config-checkers: run as root once to install: apt-get install --no-install-recommends ${CONFIG_CHECK_PACKAGES[*]}"
+  need apt-get "config-file checkers come from Debian"
+  # No systemd here: a postinst would start its daemon through invoke-rc.d. A policy-rc.d that
+  # exits 101 forbids that; an existing one is left as it is, ours is removed afterwards.
+  local policy=/usr/sbin/policy-rc.d ours=0 before after pid
+  if [[ ! -e $policy ]]; then
+    printf '#!/bin/sh\n# chartgen tools/install-tools.sh: no daemon starts while installing\nexit 101\n' >"$policy"
+    chmod 0755 "$policy"
+    ours=1
+  fi
+  before=$(daemon_pids)
+  local log="$LOGS/config-checkers.log" rc=0
+  {
+    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 update -qq &&
+      DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq \
+        --no-install-recommends "${CONFIG_CHECK_PACKAGES[@]}"
+  } >"$log" 2>&1 || rc=$?
+  [[ $ours == 0 ]] || rm -f "$policy"
+  # Stop only what appeared during this install, by pid.
+  after=$(daemon_pids)
+  for pid in $(comm -13 <(echo "$before") <(echo "$after")); do
+    warn "config-checkers: stopping daemon $pid ($(cat "/proc/$pid/comm" 2>/dev/null)) left by a postinst"
+    kill "$pid" 2>/dev/null || true
+  done
+  [[ $rc == 0 ]] || { tail -n 20 "$log" >&2; die "config-checkers: apt-get failed (log: $log)"; }
+  INSTALLED_AS=$(dpkg-query -W -f '${Package}=${Version} ' haproxy apache2 libapache2-mod-wsgi-py3 mariadb-server-core rabbitmq-server erlang-base libnss-wrapper | sed 's/ $//')
+}
+
+# oslo.config, the only library `chartgen lint` needs to validate OpenStack config files against the
+# committed option registries (chartgen/optdata/<release>/, made by tools/optdata.sh).
+install_oslo_config() {
+  ensure_pyenv
+  pyenv_pip install "oslo.config==$OSLO_CONFIG_VERSION"
+  ln -sfn ../pyenv/bin/oslo-config-validator "$BIN/oslo-config-validator"
+  "$BIN/oslo-config-validator" --help >/dev/null || die "oslo-config-validator does not run"
+}
+
 # ---------------------------------------------------------------- main
 
 ensure_tool helm4 "$HELM4_VERSION" "rev=$HELM_REV $HELM4_VERSION ldflags=$HELM4_LDFLAGS" \
@@ -559,3 +612,14 @@ ensure_tool kube-schemas "$KUBERNETES_VALIDATE_VERSION (k8s ${KUBE_SCHEMA_VERSIO
   "rev=$SCHEMAS_REV kubernetes-validate==$KUBERNETES_VALIDATE_VERSION versions=$KUBE_SCHEMA_VERSIONS" \
   install_kube_schemas "${schema_files[@]}"
 write_location
+checker_files=(/usr/sbin/haproxy /usr/sbin/apache2ctl /usr/lib/apache2/modules/mod_wsgi.so /usr/sbin/mariadbd
+  /usr/lib/rabbitmq/bin/rabbitmqctl /usr/bin/erl "/usr/lib/$(uname -m)-linux-gnu/libnss_wrapper.so")
+if [[ $(id -u) != 0 && ! -f $STAMPS/config-checkers ]]; then
+  # Everything else works without them; `chartgen lint` then stops at its config step, naming them.
+  warn "config-checkers: not root, Debian packages not installed; run once as root: apt-get install --no-install-recommends ${CONFIG_CHECK_PACKAGES[*]}"
+else
+  ensure_tool config-checkers "debian" "rev=$CONFIG_CHECK_REV ${CONFIG_CHECK_PACKAGES[*]}" \
+    install_config_checkers "${checker_files[@]}"
+fi
+ensure_tool oslo-config "$OSLO_CONFIG_VERSION" "rev=$PY_REV oslo.config==$OSLO_CONFIG_VERSION venv=$PYENV" \
+  install_oslo_config "$BIN/oslo-config-validator" "$PYENV/bin/python"

@@ -69,7 +69,8 @@ Params: context (root context, required); label (string, required); host (string
   args:
     - |
       start=$$(date +%s)
-      until nc -z -w 2 {{ .host }} {{ .port }}; do
+      # A connect with nothing to send: busybox's nc without the optional -z (Debian's) does this too.
+      until nc -w 2 {{ .host }} {{ .port }} </dev/null >/dev/null 2>&1; do
         waited=$$(( $$(date +%s) - start ))
         if [ "$waited" -ge {{ $timeout }} ]; then
           echo "gave up after {{ $timeout }}s: {{ .label }} ({{ .host }}:{{ .port }}) does not accept connections" >&2
@@ -98,7 +99,10 @@ Params: files (list of file names, required); names (list of variable names, req
 for file in {{ join " " .files }}; do
   cp "/oaas/config-templates/$file" "/oaas/config/$file.tmp"
   for name in {{ join " " .names }}; do
-    value=$(printenv "$name") || { echo "environment variable $name is not set" >&2; exit 1; }
+    # Shell expansion, not printenv: names are identifiers, and any POSIX sh (busybox builds
+    # without the printenv applet included) has it.
+    eval "defined=\${$name+yes} value=\${$name-}"
+    [ "$defined" = yes ] || { echo "environment variable $name is not set" >&2; exit 1; }
     escaped=$(printf '%s' "$value" | sed -e 's/[\\|&]/\\&/g')
     sed -i "s|[$]($name)|$escaped|g" "/oaas/config/$file.tmp"
   done

@@ -13,6 +13,13 @@ import os
 import sys
 import time
 
+# Each line reaches the pod log when it is printed, not when the step ends: a step that waits must
+# say so while it waits (a pipe is block-buffered by default).
+try:
+    sys.stdout.reconfigure(line_buffering=True)  # Python 3.7+
+except AttributeError:
+    sys.stdout = os.fdopen(sys.stdout.fileno(), "w", 0)  # Python 2: unbuffered
+
 import pymysql
 
 env = os.environ
@@ -54,6 +61,13 @@ REGION (default RegionOne), ENDPOINT_PUBLIC, ENDPOINT_INTERNAL, ENDPOINT_ADMIN, 
 import os
 import sys
 import time
+
+# Each line reaches the pod log when it is printed, not when the step ends: a step that waits must
+# say so while it waits (a pipe is block-buffered by default).
+try:
+    sys.stdout.reconfigure(line_buffering=True)  # Python 3.7+
+except AttributeError:
+    sys.stdout = os.fdopen(sys.stdout.fileno(), "w", 0)  # Python 2: unbuffered
 
 from keystoneauth1 import exceptions, session
 from keystoneauth1.identity import v3
@@ -141,6 +155,13 @@ import os
 import sys
 import time
 
+# Each line reaches the pod log when it is printed, not when the step ends: a step that waits must
+# say so while it waits (a pipe is block-buffered by default).
+try:
+    sys.stdout.reconfigure(line_buffering=True)  # Python 3.7+
+except AttributeError:
+    sys.stdout = os.fdopen(sys.stdout.fileno(), "w", 0)  # Python 2: unbuffered
+
 try:
     from urllib.error import HTTPError, URLError
     from urllib.parse import quote
@@ -168,7 +189,16 @@ def wait_for_api():
         try:
             call("GET", "/api/overview")
             return
-        except (HTTPError, URLError, IOError) as error:  # IOError: connection reset while a node starts
+        except HTTPError as error:
+            if error.code in (401, 403):  # waiting cannot help: the administrator is missing or refused
+                sys.exit("the RabbitMQ management API at %s refused the administrator %s (HTTP %d): "
+                         "is RabbitMQ's default user created (definitions loaded at boot skip it)?"
+                         % (api, env["MQ_ADMIN_USER"], error.code))
+            if time.time() > deadline:
+                sys.exit("gave up waiting for the RabbitMQ management API at %s: %s" % (api, error))
+            print("waiting for the RabbitMQ management API at %s: %s" % (api, error))
+            time.sleep(5)
+        except (URLError, IOError) as error:  # IOError: connection reset while a node starts
             if time.time() > deadline:
                 sys.exit("gave up waiting for the RabbitMQ management API at %s: %s" % (api, error))
             print("waiting for the RabbitMQ management API at %s: %s" % (api, error))
