@@ -44,7 +44,7 @@ include tools/e2e.mk
 # kwok nodes; then the real pods (a real node, the stand-in images: root, see make e2e-real).
 test: setup tools control-plane node images
 	$(BIN)/python -m pytest
-	$(BIN)/python -m pytest -m realpods tests/realpods -v
+	CHARTGEN_REALPODS_SCOPE=$(REALPODS_SCOPE) $(BIN)/python -m pytest -m realpods tests/realpods -v
 
 unit: setup
 	$(BIN)/python -m pytest -m "not tools and not e2e"

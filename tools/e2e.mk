@@ -9,6 +9,8 @@
 .PHONY: control-plane e2e-smoke node-packages node e2e-real e2e-real-clean images images-test
 
 IMAGES_RELEASE ?= 2025.1
+# identity: galera, rabbitmq, memcached, keystone on real pods; full: every stand-in image.
+REALPODS_SCOPE ?= identity
 
 control-plane:
 	bash tools/build-control-plane.sh
@@ -23,7 +25,7 @@ node: control-plane node-packages
 	bash tools/build-node.sh
 
 e2e-real: setup tools node images
-	$(BIN)/python -m pytest -m realpods tests/realpods -v
+	CHARTGEN_REALPODS_SCOPE=$(REALPODS_SCOPE) $(BIN)/python -m pytest -m realpods tests/realpods -v
 
 e2e-real-clean: setup
 	$(BIN)/python tests/realpods/host.py --clean
