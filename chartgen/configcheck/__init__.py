@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Mapping
 
 from chartgen.configcheck import apache, haproxy, mariadb, oslo, python, rabbitmq, shell
-from chartgen.configcheck.base import CheckerMissing, Machine, Result, Unit
+from chartgen.configcheck.base import CheckerMissing, Machine, Result, Unit, per_file_units
 from chartgen.configcheck.pod import Rendering, RenderedFile, parse
 from chartgen.model import FileCheck, Umbrella
 
@@ -73,7 +73,8 @@ def _check_kind(kind: str, files: list[tuple[RenderedFile, FileCheck]], renderin
     checker = CHECKERS[kind]
     start = time.perf_counter()
     program = checker.program(machine)
-    units = list(checker.units(rendering, files))
+    # A checker without its own `units` checks one file at a time.
+    units = list(getattr(checker, "units", per_file_units)(rendering, files))
     # Files every service ships alike (chartgen's shared scripts) are checked once.
     distinct: dict[object, list[Unit]] = {}
     for number, unit in enumerate(units):

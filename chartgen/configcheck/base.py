@@ -112,6 +112,7 @@ class Checker(Protocol):
 
     def program(self, machine: Machine) -> str: ...
 
+    # Optional: a module without `units` is given per_file_units (one unit per file).
     def units(self, rendering: Rendering, files: list[tuple[RenderedFile, FileCheck]]) -> Iterator[Unit]: ...
 
     def run(self, unit: Unit, machine: Machine, scratch: Path) -> list[Result]: ...
@@ -122,6 +123,14 @@ def per_file_units(rendering: Rendering, files: list[tuple[RenderedFile, FileChe
     for file, check in files:
         container = next((container for container, _ in rendering.mounts_of(file)), None)
         yield Unit((file,), check, container)
+
+
+def write_unit_file(unit: Unit, scratch: Path) -> tuple[RenderedFile, Path]:
+    """The one file of a per-file unit, written into the scratch folder as its container sees it."""
+    file = unit.files[0]
+    path = scratch / file.name
+    path.write_text(unit.text(file), encoding="utf-8")
+    return file, path
 
 
 def error_lines(text: str, limit: int = 8) -> tuple[str, ...]:

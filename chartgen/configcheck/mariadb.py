@@ -8,11 +8,8 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Iterator
 
-from chartgen.configcheck.base import Machine, Result, Unit, error_lines, per_file_units
-from chartgen.configcheck.pod import Rendering, RenderedFile
-from chartgen.model import FileCheck
+from chartgen.configcheck.base import Machine, Result, Unit, error_lines, write_unit_file
 
 PER_FILE = True
 KIND = "mariadb"
@@ -26,14 +23,8 @@ def program(machine: Machine) -> str:
     return machine.memo(KIND, compute)
 
 
-def units(rendering: Rendering, files: list[tuple[RenderedFile, FileCheck]]) -> Iterator[Unit]:
-    return per_file_units(rendering, files)
-
-
 def run(unit: Unit, machine: Machine, scratch: Path) -> list[Result]:
-    file = unit.files[0]
-    path = scratch / file.name
-    path.write_text(unit.text(file), encoding="utf-8")
+    file, path = write_unit_file(unit, scratch)
     errors: list[str] = []
     server = machine.run([machine.program("mariadbd"), f"--defaults-file={path}", "--help", "--verbose"], cwd=scratch)
     if server.returncode:

@@ -5,11 +5,8 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Iterator
 
-from chartgen.configcheck.base import Machine, Result, Unit, error_lines, per_file_units
-from chartgen.configcheck.pod import Rendering, RenderedFile
-from chartgen.model import FileCheck
+from chartgen.configcheck.base import Machine, Result, Unit, error_lines
 
 PER_FILE = True
 KIND = "shell"
@@ -18,10 +15,6 @@ KIND = "shell"
 def program(machine: Machine) -> str:
     sh = os.path.basename(os.path.realpath(machine.program("sh")))
     return f"sh ({sh}) / bash -n"
-
-
-def units(rendering: Rendering, files: list[tuple[RenderedFile, FileCheck]]) -> Iterator[Unit]:
-    return per_file_units(rendering, files)
 
 
 def interpreter(text: str) -> str:
