@@ -173,7 +173,7 @@ BROKEN = [
      "cluster_partition_handling", "rabbitmq-conf-bad-value"),
     ("queens", "rabbitmq", "rabbitmq.config", _replace("{loopback_users, []}", "{loopback_users, []"), "file:consult", "rabbitmq-classic-config-syntax"),
     ("queens", "rabbitmq", "enabled_plugins", _replace("].", "]"), "cannot_read_enabled_plugins_file", "rabbitmq-enabled-plugins-syntax"),
-    ("2025.1", "rabbitmq", "definitions.json", _replace("}", "},"), "definitions", "rabbitmq-definitions-json"),
+    ("queens", "rabbitmq", "definitions.json", _replace("}", "},"), "definitions", "rabbitmq-definitions-json"),
     ("2025.1", "horizon", "local_settings.py", _append("if True\n    pass"), "SyntaxError", "python-syntax-error"),
     ("queens", "galera", "start.sh", _append("if [ -z \"$x\" ]; then\n  echo"), "end of file", "shell-unterminated-if"),
     ("2025.1", "keystone", "keystone.conf", _replace("[token]\n", "[token]\nexpiraton = 3600\n"), "token/expiraton is not part of the sample config", "oslo-unknown-option"),
@@ -192,9 +192,9 @@ def test_program_fails_on_a_broken_file(release: str, service: str, name: str, c
 
 
 def test_apache_checks_the_files_of_a_container_together(scratch: str) -> None:
-    """ports.conf and the dashboard vhost both Listen on port 80: fine alone, an error together
+    """ports.conf and the dashboard vhost both Listen on port 8080: fine alone, an error together
     (Apache reports it in the vhost, which apache2.conf includes after ports.conf)."""
-    results = _check_one("2025.1", scratch, "horizon", "ports.conf", _replace("# Listen directives", "Listen 0.0.0.0:80\n# Listen directives"),
+    results = _check_one("2025.1", scratch, "horizon", "ports.conf", _replace("# Listen directives", "Listen 0.0.0.0:8080\n# Listen directives"),
                          also=("openstack-dashboard.conf", "000-default.conf"), whole_group=True)
     assert any("multiple Listeners on the same IP:port" in line for r in results for line in r.errors), results
 
