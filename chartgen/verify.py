@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Mapping
 
+from ruamel.yaml import YAMLError
+
 from chartgen.emit import yaml_text
 from chartgen.load import load_file
 from chartgen.model import FileCheck
@@ -163,7 +165,10 @@ def config_checks(chart: Path, helm: str, env: dict[str, str], tools: Tools, con
     if not rendered.ok:
         return [rendered]
     start = time.perf_counter()
-    report = configcheck.check_manifest(manifest, CONFIG_NAMESPACE, config.release, config.checks, tools.root / "bin")
+    try:
+        report = configcheck.check_manifest(manifest, CONFIG_NAMESPACE, config.release, config.checks, tools.root / "bin")
+    except YAMLError as error:  # kubeconform reports the same manifest; the config files cannot be read from it
+        return [Check("config: files of the rendered ConfigMaps", False, time.perf_counter() - start, f"the rendered manifest is not valid YAML: {error}")]
     found = [_kind_check(kind) for kind in report.kinds]
     if report.unchecked:
         lines = [f"{file.label}: {why}" for file, why in report.unchecked]
