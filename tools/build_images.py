@@ -54,6 +54,7 @@ NAME_PREFIX = "localhost/chartgen/"
 MAX_JOBS = 2
 STEP_TIMEOUT = 3600      # seconds: one mmdebstrap, one chroot step, one umoci call
 LOCK_TIMEOUT = 7200      # seconds: waiting for another build-images run on this machine
+PRUNE_AFTER_DAYS = 3     # an image the recipes no longer produce is removed after this long
 TOOLS = {"mmdebstrap": "mmdebstrap", "umoci": "umoci", "unshare": "util-linux", "chroot": "coreutils"}
 RECIPE_KEYS = {"description", "mirrors", "replaces", "abstract", "from", "suite", "users",
                "configure_users", "apt", "venv", "constraints_remove", "sources", "pip", "run",
@@ -714,13 +715,15 @@ def interrupted(signum, frame):
 
 
 def prune(targets: list[Target], release: Release) -> None:
-    """Remove this release's tars and logs that the current recipes no longer produce."""
+    """Remove this release's tars and logs that the current recipes no longer produce, once they
+    are PRUNE_AFTER_DAYS old: another clone (another branch's recipes) may still use them."""
     current = {tar_path(t, release) for t in targets} | {log_path(t, release) for t in targets}
+    cutoff = time.time() - PRUNE_AFTER_DAYS * 86400
     for name in {t.name for t in targets}:
         pattern = rf"{re.escape(name)}-{re.escape(release.name)}-[0-9a-f]{{16}}\.(tar|log)"
         for old in [*IMAGES_DIR.glob(f"{name}-{release.name}-*.tar"),
                     *(IMAGES_DIR / "logs").glob(f"{name}-{release.name}-*.log")]:
-            if old not in current and re.fullmatch(pattern, old.name):
+            if old not in current and re.fullmatch(pattern, old.name) and old.stat().st_mtime < cutoff:
                 old.unlink()
                 print(f"build-images: pruned {old}")
 
