@@ -9,8 +9,12 @@ need root and change the machine.
 
 from __future__ import annotations
 
+import json
+import os
+import re
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -30,6 +34,12 @@ PREPARE = (
     ("tools/build-node.sh",),
 )
 REALPODS_REPORT: list[str] = []
+# The OpenStack release the stand-in images are built for.
+RELEASE = "2025.1"
+# identity (make test): galera, rabbitmq, memcached and keystone; full: every stand-in image.
+SCOPE = os.environ.get("CHARTGEN_REALPODS_SCOPE", "identity")
+OVERLAYS = ("examples/site-small.yaml", "examples/site-single-node.yaml", "tests/realpods/standins-2025.1.yaml") + (
+    ("tests/realpods/scope-identity.yaml",) if SCOPE == "identity" else ())
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -106,6 +116,39 @@ def namespace(real_cluster: RealCluster, request: pytest.FixtureRequest):
     )
     yield name
     real_cluster.kubectl("delete", "namespace", name, "--wait=false", check=False)
+
+
+@pytest.fixture(scope="session")
+def standin_images(real_cluster: RealCluster, chart: Path) -> dict[str, str]:
+    """Build (or find cached) the stand-in images and import those the chart runs into the node's
+    containerd (an import costs about 30 s per 200 MiB)."""
+    began = time.monotonic()
+    result = subprocess.run([sys.executable, str(REPO / "tools" / "build_images.py"), "--release", RELEASE],
+                            capture_output=True, text=True, timeout=5400)
+    if result.returncode != 0:
+        tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-20:])
+        pytest.fail(f"tools/build_images.py --release {RELEASE} failed ({result.returncode}):\n{tail}", pytrace=False)
+    REPORT.append(f"stand-in images built or cached in {time.monotonic() - began:.0f}s")
+    index = json.loads((Path.home() / ".cache" / "chartgen" / "images" / f"index-{RELEASE}.json").read_text())
+    rendered = real_cluster.helm("template", "oaas", str(chart), major=4).stdout
+    used = set(re.findall(r'image: "?(localhost/chartgen/[^"\s]+)', rendered))
+    missing = used - {entry["image"] for entry in index.values()}
+    assert not missing, f"the chart runs images no recipe in images/ builds: {sorted(missing)}"
+    began = time.monotonic()
+    imported = {name: real_cluster.import_image(Path(entry["tar"]), entry["image"])
+                for name, entry in sorted(index.items()) if entry["image"] in used}
+    REPORT.append(f"{len(imported)} stand-in images imported in {time.monotonic() - began:.0f}s")
+    return imported
+
+
+@pytest.fixture(scope="session")
+def chart(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("real-chart")
+    args = ["build", "--release", RELEASE, "--out", str(out), "--quiet"]
+    for overlay in OVERLAYS:
+        args += ["--overlay", str(REPO / overlay)]
+    subprocess.run([sys.executable, "-m", "chartgen", *args], check=True, cwd=REPO)
+    return out / "oaas"
 
 
 def pytest_terminal_summary(terminalreporter) -> None:  # noqa: ANN001 - pytest's own type

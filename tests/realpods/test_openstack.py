@@ -10,8 +10,6 @@ of this module run in order and share one installation: each step is the next da
 from __future__ import annotations
 
 import json
-import os
-import re
 import shlex
 import subprocess
 import sys
@@ -23,16 +21,11 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from cluster import REAL_NODE_SELECTOR, REPO, RealCluster  # noqa: E402
+from cluster import REAL_NODE_SELECTOR, RealCluster  # noqa: E402
 from summary import REPORT  # noqa: E402
 
 pytestmark = pytest.mark.realpods
 
-RELEASE = "2025.1"
-# identity (make test): galera, rabbitmq, memcached and keystone; full: every stand-in image.
-SCOPE = os.environ.get("CHARTGEN_REALPODS_SCOPE", "identity")
-OVERLAYS = ("examples/site-small.yaml", "examples/site-single-node.yaml", "tests/realpods/standins-2025.1.yaml") + (
-    ("tests/realpods/scope-identity.yaml",) if SCOPE == "identity" else ())
 INSTALL_TIMEOUT = "40m"
 TEST_TIMEOUT = "15m"
 # Claims of the installed services (galera, rabbitmq, glance's image store) plus room for a rerun.
@@ -133,39 +126,6 @@ class OpenStack:
         self.cluster.wait_for(f"a token for {USER} (and the image {IMAGE}, with glance) {what}",
                               lambda: self.user_token() and self.image_active(), timeout=timeout)
         return time.monotonic() - began
-
-
-@pytest.fixture(scope="module")
-def standin_images(real_cluster: RealCluster, chart: Path) -> dict[str, str]:
-    """Build (or find cached) the stand-in images and import those the chart runs into the node's
-    containerd (an import costs about 30 s per 200 MiB)."""
-    began = time.monotonic()
-    result = subprocess.run([sys.executable, str(REPO / "tools" / "build_images.py"), "--release", RELEASE],
-                            capture_output=True, text=True, timeout=5400)
-    if result.returncode != 0:
-        tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-20:])
-        pytest.fail(f"tools/build_images.py --release {RELEASE} failed ({result.returncode}):\n{tail}", pytrace=False)
-    REPORT.append(f"stand-in images built or cached in {time.monotonic() - began:.0f}s")
-    index = json.loads((Path.home() / ".cache" / "chartgen" / "images" / f"index-{RELEASE}.json").read_text())
-    rendered = real_cluster.helm("template", "oaas", str(chart), major=4).stdout
-    used = set(re.findall(r'image: "?(localhost/chartgen/[^"\s]+)', rendered))
-    missing = used - {entry["image"] for entry in index.values()}
-    assert not missing, f"the chart runs images no recipe in images/ builds: {sorted(missing)}"
-    began = time.monotonic()
-    imported = {name: real_cluster.import_image(Path(entry["tar"]), entry["image"])
-                for name, entry in sorted(index.items()) if entry["image"] in used}
-    REPORT.append(f"{len(imported)} stand-in images imported in {time.monotonic() - began:.0f}s")
-    return imported
-
-
-@pytest.fixture(scope="module")
-def chart(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("real-chart")
-    args = ["build", "--release", RELEASE, "--out", str(out), "--quiet"]
-    for overlay in OVERLAYS:
-        args += ["--overlay", str(REPO / overlay)]
-    subprocess.run([sys.executable, "-m", "chartgen", *args], check=True, cwd=REPO)
-    return out / "oaas"
 
 
 @pytest.fixture(scope="module")
