@@ -43,7 +43,7 @@ class Galera:
         self.cluster, self.namespace = cluster, namespace
 
     def kubectl(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-        return self.cluster.kubectl(*args, "--namespace", self.namespace, check=check)
+        return self.cluster.kubectl("--namespace", self.namespace, *args, check=check)  # before exec's `--`
 
     def sql(self, member: str, statement: str, check: bool = True) -> str:
         result = self.kubectl("exec", member, "-c", "server", "--", "mysql", "-uroot", "-N", "-B", "-e", statement, check=False)
