@@ -236,6 +236,38 @@ class Persistence:
 
 
 @dataclass(frozen=True, slots=True)
+class ApiObject:
+    """An object the chart creates (empty) for a component's pods to read and write through the API."""
+
+    key: ValuesKey
+    name: DnsLabel  # suffix of the object's name after the component's full name
+    kind: str  # ConfigMap | Lease
+    verbs: tuple[str, ...]
+    env: str  # the main container's variable that holds the object's name
+    description: str = ""
+
+    @property
+    def api_group(self) -> str:
+        return {"ConfigMap": "", "Lease": "coordination.k8s.io"}[self.kind]
+
+    @property
+    def resource(self) -> str:
+        return {"ConfigMap": "configmaps", "Lease": "leases"}[self.kind]
+
+    @property
+    def api_version(self) -> str:
+        return {"ConfigMap": "v1", "Lease": "coordination.k8s.io/v1"}[self.kind]
+
+
+@dataclass(frozen=True, slots=True)
+class ApiAccess:
+    """A component's Kubernetes API access: its ServiceAccount, a Role naming only its objects."""
+
+    reason: str
+    objects: tuple[ApiObject, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Workload:
     """A component (long-running) or a job; `kind` picks the archetype template."""
 
@@ -270,6 +302,7 @@ class Workload:
     anti_affinity: str = "preferred"
     persistence: Persistence | None = None
     termination_grace_seconds: int | None = None
+    api_access: ApiAccess | None = None
     # jobs only
     steps: tuple[Step, ...] = ()
     backoff_limit: int = 6

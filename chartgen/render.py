@@ -226,6 +226,11 @@ def render_service(service: Service, umbrella: Umbrella, root: str) -> dict[str,
             files[f"{folder}/pdb.yaml"] = _render("archetypes/pdb.yaml.j2", s=service, w=w)
         if w.persistence and w.kind == "Deployment":
             files[f"{folder}/pvc.yaml"] = _render("archetypes/pvc.yaml.j2", s=service, w=w)
+        if w.api_access:
+            for part in ("serviceaccount", "role", "rolebinding"):
+                files[f"{folder}/{part}.yaml"] = _render(f"archetypes/{part}.yaml.j2", s=service, w=w)
+            for item in w.api_access.objects:
+                files[f"{folder}/{item.kind.lower()}-{item.name}.yaml"] = _render("archetypes/apiobject.yaml.j2", s=service, w=w, item=item)
     for job in service.jobs:
         files[f"{root}/templates/jobs/{job.name}.yaml"] = _render(job.template, s=service, w=job)
     for test in service.tests:

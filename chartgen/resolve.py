@@ -27,6 +27,8 @@ from chartgen.facts import image_facts
 from chartgen.load import Path
 from chartgen.merge import Merged
 from chartgen.model import (
+    ApiAccess,
+    ApiObject,
     ConfigFile,
     FileCheck,
     DnsLabel,
@@ -204,8 +206,13 @@ class _Resolver:
                           for index, step in enumerate(spec.get("steps", [])))
             return Workload(kind="Job", steps=steps, backoff_limit=spec.get("backoffLimit", 6), timeout_seconds=spec.get("timeoutSeconds", 900), **common)
         kind = spec["kind"]
+        access = api_access(spec.get("apiAccess"))
+        if access:  # the objects' names: plain variables of every container (a name is no secret)
+            common["shared_env"] = common["shared_env"] + tuple(
+                EnvVar(item.env, value=f'(printf "%s-%s" {fullname_expr(service, key)} {go_string(item.name)})') for item in access.objects)
         return Workload(
             kind=kind,
+            api_access=access,
             replicas=spec.get("replicas"),
             replicas_expr=replicas_expr(service, key, spec, own=True) or "",
             quorum=spec.get("quorum", False),
@@ -392,3 +399,14 @@ def resolve(merged: Merged, release: Release) -> tuple[Umbrella, list[Diagnostic
         order=dependency_order(resolver.catalog),
     )
     return umbrella, resolver.problems
+
+
+def api_access(spec: dict[str, Any] | None) -> ApiAccess | None:
+    """A component's declared Kubernetes API access; None (no token at all) when it declares none."""
+    if not spec:
+        return None
+    objects = tuple(
+        ApiObject(ValuesKey(key), DnsLabel(kebab(key)), item["kind"], tuple(item["verbs"]), item["env"], item.get("description", ""))
+        for key, item in sorted(spec["objects"].items())
+    )
+    return ApiAccess(spec["reason"], objects)

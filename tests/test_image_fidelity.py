@@ -47,15 +47,20 @@ def test_row2_root_is_created_without_create_user_if_not_exists(scratch: str, re
 
 
 @pytest.mark.parametrize("release", RELEASES)
-def test_row3_galera_probes_peers_with_bash_and_fails_closed(scratch: str, release: str) -> None:
+def test_row3_galera_probes_peers_without_netcat_and_bootstraps_only_on_recover_py_s_word(scratch: str, release: str) -> None:
     docs = objects(built(release, scratch))
     start = config_file(docs, "galera", "start.sh")
-    assert not re.search(r"(^|[\s;|&(])nc\s", start)  # no kolla image has netcat
-    assert start.startswith("#!/bin/bash") and "/dev/tcp/" in start
+    recover = config_file(docs, "galera", "recover.py")
+    assert not re.search(r"(^|[\s;|&(])nc\s", start + recover)  # no kolla image has netcat
+    assert start.startswith("#!/bin/bash") and "set -eu" in start
     assert container(docs, "StatefulSet", "oaas-galera-server")["command"][0] == "/bin/bash"
-    # A peer that does not answer in time is not taken for down: member 0 stops instead of bootstrapping.
-    unknown = start.index('if [ "$peers_unknown" = "1" ]; then')
-    assert unknown < start.index('extra="--wsrep-new-cluster"') and "exit 1" in start[unknown:start.index('extra="--wsrep-new-cluster"')]
+    # Peers are probed by recover.py with Python's socket module (every kolla image has a Python).
+    assert "socket.create_connection((peer, port), timeout=3)" in recover
+    assert "python=$(command -v python3 || command -v python)" in start
+    # --wsrep-new-cluster only when recover.py says so; when it gives up (exit 3), set -e stops the
+    # script before mysqld starts.
+    decided = start.index('decision=$("$python" /oaas/galera/recover.py)')
+    assert decided < start.index('if [ "$decision" = bootstrap ]; then') < start.index('extra="--wsrep-new-cluster"')
 
 
 @pytest.mark.parametrize("release", BINARY)

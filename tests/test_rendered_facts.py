@@ -111,6 +111,41 @@ def test_least_privilege_everywhere(scratch: str, release: str) -> None:
     assert seen_privileged == {name for name in allowed if any(w.endswith("/" + name) for w, _ in pod_specs(docs))}
 
 
+@pytest.mark.parametrize("release", ["queens", "2025.1"])
+def test_api_tokens_only_where_a_blueprint_declares_api_access(scratch: str, release: str) -> None:
+    """A pod has a ServiceAccount token only when its blueprint declares apiAccess; then only its
+    main container mounts it, and its Role names each object (one the chart creates) and no verb
+    that creates, lists or deletes."""
+    from chartgen.build import compile_release
+    from chartgen.config import BuildConfig
+
+    umbrella = compile_release(BuildConfig(ROOT, release)).umbrella
+    declared = {f"oaas-{s.name}-{w.name}": w for s in umbrella.services for w in s.components if w.api_access}
+    assert "oaas-galera-server" in declared
+    docs = objects(built(release, scratch))
+    created = {(doc["kind"], doc["metadata"]["name"]) for doc in docs}
+    for where, spec in pod_specs(docs):
+        name = where.split("/", 1)[1]
+        mounts = {container["name"]: [m["mountPath"] for m in container.get("volumeMounts", [])]
+                  for container in spec.get("initContainers", []) + spec["containers"]}
+        token = "/var/run/secrets/kubernetes.io/serviceaccount"
+        if name not in declared:
+            assert "serviceAccountName" not in spec and not any(token in paths for paths in mounts.values()), where
+            continue
+        assert spec["serviceAccountName"] == name and ("ServiceAccount", name) in created, where
+        assert [container for container, paths in mounts.items() if token in paths] == [spec["containers"][0]["name"]], where
+        role = find(docs, "Role", name)
+        binding = find(docs, "RoleBinding", name)
+        assert binding["roleRef"]["name"] == name and binding["subjects"] == [{"kind": "ServiceAccount", "name": name}]
+        kinds = {"configmaps": "ConfigMap", "leases": "Lease"}
+        for rule in role["rules"]:
+            assert rule["resourceNames"] and not set(rule["verbs"]) & {"create", "list", "delete", "deletecollection", "*"}, rule
+            for resource in rule["resources"]:
+                assert all((kinds[resource], object_name) in created for object_name in rule["resourceNames"]), rule
+    positions = find(docs, "ConfigMap", "oaas-galera-server-positions")
+    assert "data" not in positions  # the members' records are theirs: an upgrade must not reset them
+
+
 def test_node_roles_and_anti_affinity_follow_the_blueprints(scratch: str) -> None:
     from chartgen.build import compile_release
     from chartgen.config import BuildConfig

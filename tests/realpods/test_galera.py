@@ -1,0 +1,235 @@
+"""Galera recovers by itself and loses nothing, on real pods: three real MariaDB/Galera members
+(tests/realpods/galera-three-members.yaml puts them on the one real node) lose every process at
+once, twice (the second time member 2 alone holds the newest row), lose every pod at once, and
+lose one member. After each, the cluster is Primary again without anyone's help, bootstrapped by
+the member that held the highest committed seqno, and every row written before is there.
+
+The tests of this module run in order on one installation of galera alone.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from cluster import REPO, RealCluster  # noqa: E402
+from summary import REPORT  # noqa: E402
+
+pytestmark = pytest.mark.realpods
+
+RELEASE = "2025.1"
+OVERLAYS = ("examples/site-small.yaml", "examples/site-single-node.yaml", "tests/realpods/standins-2025.1.yaml",
+            "tests/realpods/galera-three-members.yaml")
+MEMBERS = [f"oaas-galera-server-{index}" for index in range(3)]
+POSITIONS = "oaas-galera-server-positions"
+IMAGES = ("mariadb-server", "haproxy")
+RECOVERY_TIMEOUT = 900
+BOOTSTRAPPED = "this member holds the highest committed seqno"  # recover.py's words when it bootstraps
+JOINED = "answers: joining its cluster"
+
+
+class Galera:
+    """One installation of galera in a namespace; SQL through each member's own mysql client."""
+
+    def __init__(self, cluster: RealCluster, namespace: str):
+        self.cluster, self.namespace = cluster, namespace
+
+    def kubectl(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        return self.cluster.kubectl("--namespace", self.namespace, *args, check=check)  # before exec's `--`
+
+    def sql(self, member: str, statement: str, check: bool = True) -> str:
+        result = self.kubectl("exec", member, "-c", "server", "--", "mysql", "-uroot", "-N", "-B", "-e", statement, check=False)
+        if check and result.returncode != 0:
+            raise AssertionError(f"{member}: {statement}: {result.stdout}{result.stderr}")
+        return result.stdout.strip() if result.returncode == 0 else ""
+
+    def status(self, member: str) -> dict[str, str]:
+        """The member's wsrep status; {} while its mysqld does not answer."""
+        text = self.sql(member, "SHOW GLOBAL STATUS WHERE Variable_name IN ('wsrep_cluster_status', 'wsrep_cluster_size', "
+                                "'wsrep_local_state_comment', 'wsrep_last_committed')", check=False)
+        return dict(line.split("\t", 1) for line in text.splitlines() if "\t" in line)
+
+    def primary(self, member: str) -> bool:
+        return self.status(member).get("wsrep_cluster_status") == "Primary"
+
+    def all_synced(self) -> bool:
+        states = [self.status(member) for member in MEMBERS]
+        return all(s.get("wsrep_local_state_comment") == "Synced" and s.get("wsrep_cluster_size") == "3" for s in states)
+
+    def container_id(self, member: str) -> str:
+        pod = self.cluster.kubectl_json("get", "pod", member, "--namespace", self.namespace)
+        found = [s["containerID"] for s in pod["status"].get("containerStatuses", []) if s["name"] == "server" and s.get("containerID")]
+        assert found, f"{member} has no running server container"
+        return found[0].split("://", 1)[1]
+
+    def kill_every_process(self) -> float:
+        """SIGKILL every member's mysqld at once (through containerd, as the OOM killer would)."""
+        ids = [self.container_id(member) for member in MEMBERS]
+        began = time.monotonic()
+        for task in ids:
+            self.cluster.ctr("tasks", "kill", "--signal", "SIGKILL", task, timeout=30)
+        return began
+
+    def log(self, member: str) -> str:
+        return self.kubectl("logs", member, "-c", "server", check=False).stdout
+
+    def records(self) -> dict[str, str]:
+        return self.cluster.kubectl_json("get", "configmap", POSITIONS, "--namespace", self.namespace).get("data") or {}
+
+    def wait_until_recovered(self, what: str, began: float) -> tuple[float, float]:
+        """Seconds from `began` until a member is Primary, and until all three are Synced in one cluster."""
+        self.cluster.wait_for(f"a Primary galera member {what}", lambda: any(self.primary(m) for m in MEMBERS), timeout=RECOVERY_TIMEOUT)
+        primary = time.monotonic() - began
+        self.cluster.wait_for(f"all three galera members Synced in one cluster {what}", self.all_synced, timeout=RECOVERY_TIMEOUT)
+        return primary, time.monotonic() - began
+
+    def explain(self) -> str:
+        lines = [f"positions: {json.dumps(self.records(), sort_keys=True)}"]
+        for member in MEMBERS:
+            lines.append(f"--- {member}: {self.status(member)}")
+            lines += [f"    | {line}" for line in self.log(member).splitlines()[-30:]]
+        return "\n".join(lines)
+
+
+def standin_images(cluster: RealCluster) -> None:
+    """Import galera's stand-ins as the last image build left them (never build here: the images
+    are built by make images, which the real-pods run of test_openstack.py also drives)."""
+    index_file = Path.home() / ".cache" / "chartgen" / "images" / f"index-{RELEASE}.json"
+    if not index_file.is_file():
+        pytest.fail(f"no stand-in images ({index_file} is missing): run make images", pytrace=False)
+    index = json.loads(index_file.read_text())
+    for name in IMAGES:
+        entry = index.get(name)
+        if entry is None or not Path(entry["tar"]).is_file():
+            pytest.fail(f"the stand-in image {name} is not built: run make images", pytrace=False)
+        cluster.import_image(Path(entry["tar"]), entry["image"])
+
+
+@pytest.fixture(scope="module")
+def galera(real_cluster: RealCluster, busybox: str, tmp_path_factory: pytest.TempPathFactory):
+    out = tmp_path_factory.mktemp("galera-chart")
+    args = ["build", "--release", RELEASE, "--out", str(out), "--quiet"]
+    for overlay in OVERLAYS:
+        args += ["--overlay", str(REPO / overlay)]
+    subprocess.run([sys.executable, "-m", "chartgen", *args], check=True, cwd=REPO)
+    standin_images(real_cluster)
+    namespace = f"galera-{uuid.uuid4().hex[:6]}"
+    real_cluster.kubectl("create", "namespace", namespace)
+    real_cluster.add_persistent_volumes(len(MEMBERS))
+    began = time.monotonic()
+    real_cluster.helm("install", "oaas", str(out / "oaas"), "--namespace", namespace, "--wait", "--timeout", "20m", major=4, timeout=1500)
+    REPORT.append(f"galera, 3 members on one real node: helm 4 install --wait in {time.monotonic() - began:.0f}s")
+    yield Galera(real_cluster, namespace)
+    real_cluster.helm("uninstall", "oaas", "--namespace", namespace, "--wait", "--timeout", "10m", major=4, check=False, timeout=900)
+    real_cluster.kubectl("delete", "namespace", namespace, "--wait=false", check=False)
+
+
+def explained(galera: Galera, step) -> None:
+    try:
+        step()
+    except Exception as err:  # noqa: BLE001 - any failure gets the members' state attached
+        raise AssertionError(f"{err}\n--- galera ---\n{galera.explain()}") from None
+
+
+def rows(galera: Galera, member: str) -> set[str]:
+    return set(galera.sql(member, "SELECT note FROM e2e.notes").split())
+
+
+def test_three_members_form_one_cluster(galera: Galera) -> None:
+    explained(galera, lambda: galera.cluster.wait_for("three Synced members", galera.all_synced, timeout=300))
+    galera.sql(MEMBERS[0], "CREATE DATABASE IF NOT EXISTS e2e; CREATE TABLE IF NOT EXISTS e2e.notes (note VARCHAR(64) PRIMARY KEY)")
+    assert set(galera.records()) == set(MEMBERS) and set(galera.records().values()) == {"started"}
+
+
+def test_every_process_killed_at_once_recovers_with_every_row(galera: Galera) -> None:
+    galera.sql(MEMBERS[1], "INSERT INTO e2e.notes VALUES ('before-the-first-outage')")
+    began = galera.kill_every_process()
+    primary, synced = 0.0, 0.0
+
+    def recover() -> None:
+        nonlocal primary, synced
+        primary, synced = galera.wait_until_recovered("after every mysqld was killed", began)
+        for member in MEMBERS:
+            assert "before-the-first-outage" in rows(galera, member), member
+        assert sum(BOOTSTRAPPED in galera.log(member) for member in MEMBERS) == 1
+
+    explained(galera, recover)
+    REPORT.append(f"galera, every mysqld SIGKILLed at once: Primary after {primary:.0f}s, all 3 Synced after {synced:.0f}s")
+
+
+def test_the_most_advanced_member_bootstraps_even_when_it_is_member_2(galera: Galera) -> None:
+    """Member 2 alone commits the last row: pc.weight keeps it Primary while members 0 and 1 cut
+    themselves off (gmcast.isolate); then every process is killed. Member 0 must not bootstrap."""
+    last, others = MEMBERS[2], MEMBERS[:2]
+    galera.sql(last, "SET GLOBAL wsrep_provider_options = 'pc.weight=3'")
+    time.sleep(2)  # the weight change is itself a cluster message
+    for member in others:
+        galera.sql(member, "SET GLOBAL wsrep_provider_options = 'gmcast.isolate=1'")
+
+    def alone() -> bool:
+        state = galera.status(last)
+        return state.get("wsrep_cluster_size") == "1" and state.get("wsrep_cluster_status") == "Primary"
+
+    explained(galera, lambda: galera.cluster.wait_for("member 2 Primary on its own", alone, timeout=120))
+    galera.sql(last, "INSERT INTO e2e.notes VALUES ('only-member-2-has-it')")
+    seqnos = {member: int(galera.status(member).get("wsrep_last_committed", "-1")) for member in MEMBERS}
+    assert seqnos[last] > max(seqnos[member] for member in others), seqnos
+    began = galera.kill_every_process()
+    primary, synced = 0.0, 0.0
+
+    def recover() -> None:
+        nonlocal primary, synced
+        primary, synced = galera.wait_until_recovered("after member 2 alone committed, then every mysqld was killed", began)
+        assert BOOTSTRAPPED in galera.log(last)
+        assert not any(BOOTSTRAPPED in galera.log(member) for member in others)
+        for member in MEMBERS:
+            assert {"before-the-first-outage", "only-member-2-has-it"} <= rows(galera, member), member
+
+    explained(galera, recover)
+    REPORT.append(f"galera, member 2 the most advanced, every mysqld SIGKILLed: member 2 bootstrapped; Primary after "
+                  f"{primary:.0f}s, all 3 Synced after {synced:.0f}s (seqnos before: {seqnos})")
+
+
+def test_every_pod_deleted_at_once_recovers_with_every_row(galera: Galera) -> None:
+    galera.sql(MEMBERS[0], "INSERT INTO e2e.notes VALUES ('before-the-pods-went')")
+    began = time.monotonic()
+    galera.kubectl("delete", "pod", *MEMBERS, "--wait=false")
+    primary, synced = 0.0, 0.0
+
+    def recover() -> None:
+        nonlocal primary, synced
+        galera.cluster.wait_for("the old galera pods gone", lambda: all(
+            galera.kubectl("get", "pod", m, "-o", "jsonpath={.metadata.deletionTimestamp}", check=False).stdout.strip() == ""
+            for m in MEMBERS), timeout=180)
+        primary, synced = galera.wait_until_recovered("after every pod was deleted", began)
+        for member in MEMBERS:
+            assert {"before-the-first-outage", "only-member-2-has-it", "before-the-pods-went"} <= rows(galera, member), member
+
+    explained(galera, recover)
+    REPORT.append(f"galera, every pod deleted at once: Primary after {primary:.0f}s, all 3 Synced after {synced:.0f}s")
+
+
+def test_a_minority_loss_heals_by_state_transfer_without_a_bootstrap(galera: Galera) -> None:
+    lost = MEMBERS[1]
+    began = time.monotonic()
+    galera.kubectl("delete", "pod", lost, "--wait=false")
+
+    def heal() -> None:
+        galera.cluster.wait_for(f"{lost} gone from the cluster", lambda: galera.status(MEMBERS[0]).get("wsrep_cluster_size") == "2", timeout=180)
+        assert galera.primary(MEMBERS[0]) and galera.primary(MEMBERS[2])  # the majority stays Primary
+        galera.sql(MEMBERS[0], "INSERT INTO e2e.notes VALUES ('while-member-1-was-away')")
+        galera.cluster.wait_for(f"{lost} back and Synced", galera.all_synced, timeout=RECOVERY_TIMEOUT)
+        log = galera.log(lost)
+        assert JOINED in log and BOOTSTRAPPED not in log, log[-2000:]
+        assert "while-member-1-was-away" in rows(galera, lost)
+
+    explained(galera, heal)
+    REPORT.append(f"galera, one member of three deleted: back and Synced (IST/SST, no bootstrap) after {time.monotonic() - began:.0f}s")
