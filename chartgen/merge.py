@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from deepmerge import Merger
 
@@ -69,6 +69,14 @@ class Patch:
         for part in self.source:
             node = node[part]
         return node
+
+
+@dataclass(frozen=True, slots=True)
+class DerivedPatch:
+    """A patch computed from the tree merged so far, at its place in the order (a release that
+    builds on another re-tags the images it inherits): `make(tree)` gives the patches to lay there (maybe none)."""
+
+    make: Callable[[dict[str, Any]], list[Patch]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -297,12 +305,12 @@ class _LayerMerge:
         return current
 
 
-def merge(patches: list[Patch]) -> tuple[Merged, list[Diagnostic]]:
+def merge(patches: list[Patch | DerivedPatch]) -> tuple[Merged, list[Diagnostic]]:
     """Merge the patches in order into one tree; return it with every problem found."""
     tree: dict[str, Any] = {}
     history: dict[Path, list[Setting]] = {}
     problems: list[Diagnostic] = []
-    for patch in patches:
+    for patch in (part for item in patches for part in (item.make(tree) if isinstance(item, DerivedPatch) else [item])):
         parent = tree
         for part in patch.target[:-1]:
             parent = parent.setdefault(part, {})
