@@ -154,6 +154,8 @@ def patches(blueprints: dict[str, Document], inputs: Inputs) -> list[Patch | Der
     layers = [("common", inputs.common)] + [("release", doc) for doc in inputs.chain] + [("site", doc) for doc in inputs.sites]
     retags = {inputs.chain[index].file: patch for index, patch in retag_patches(inputs.chain).items()}
     for layer, doc in layers:
+        if layer == "release" and doc is not inputs.chain[0]:
+            found.append(DerivedPatch(_Restore(blueprints, doc).patches))
         if layer == "release" and doc.file in retags:
             found.append(retags[doc.file])
         if "global" in doc.data:
@@ -163,6 +165,22 @@ def patches(blueprints: dict[str, Document], inputs: Inputs) -> list[Patch | Der
         if "services" in doc.data:  # one patch of the whole map, so `name: {$delete: true}` drops a service
             found.append(Patch(layer, doc, ("services",), ("services",)))
     return found
+
+
+@dataclass(frozen=True, slots=True)
+class _Restore:
+    """A release that patches a service its base deleted (placement, deleted in queens as part of
+    nova, is its own service again in stein) starts from that service's blueprint again."""
+
+    blueprints: dict[str, Document]
+    doc: Document
+
+    def patches(self, tree: dict[str, Any]) -> list[Patch]:
+        present = tree.get("services", {})
+        wanted = self.doc.data.get("services", {}) if isinstance(self.doc.data.get("services"), dict) else {}
+        return [Patch("blueprint", self.blueprints[name], (), ("services", name))
+                for name, patch in sorted(wanted.items())
+                if name not in present and name in self.blueprints and not (isinstance(patch, dict) and "$delete" in patch)]
 
 
 def merge_inputs(blueprints: dict[str, Document], inputs: Inputs, known: KnownValid) -> Merged:
