@@ -15,7 +15,7 @@ from chartgen.config import COMMON_OVERLAY, BuildConfig, ordered_releases, relea
 from chartgen.diagnostics import ChartgenError, Diagnostic, raise_if_any
 from chartgen.load import Document, load_file
 from chartgen.lineage import release_of, retag_patches
-from chartgen.merge import DerivedPatch, Merged, Patch, merge
+from chartgen.merge import DerivedPatch, Merged, Partial, Patch, merge, merge_partial
 from chartgen.model import Umbrella
 from chartgen.resolve import resolve
 from chartgen.validate import document_locator, validate
@@ -167,6 +167,19 @@ def patches(blueprints: dict[str, Document], inputs: Inputs) -> list[Patch | Der
     return found
 
 
+_BLUEPRINT_MERGES: dict[tuple[int, ...], tuple[tuple[Patch, ...], Partial]] = {}
+
+
+def _merged_blueprints(laid: tuple[Patch, ...]) -> Partial:
+    """The blueprints merged, once per process for the same loaded documents (documents are loaded
+    once per content, see load.load_text): `validate` of every release merges them once."""
+    key = tuple(id(patch.doc) for patch in laid)
+    if key not in _BLUEPRINT_MERGES:  # the patches are kept with it, so no id is reused meanwhile
+        _BLUEPRINT_MERGES.clear()
+        _BLUEPRINT_MERGES[key] = (laid, merge_partial(list(laid)))
+    return _BLUEPRINT_MERGES[key][1]
+
+
 @dataclass(frozen=True, slots=True)
 class _Restore:
     """A release that patches a service its base deleted (placement, deleted in queens as part of
@@ -184,7 +197,9 @@ class _Restore:
 
 
 def merge_inputs(blueprints: dict[str, Document], inputs: Inputs, known: KnownValid) -> Merged:
-    merged, problems = merge(patches(blueprints, inputs))
+    laid = patches(blueprints, inputs)
+    start = _merged_blueprints(tuple(laid[: len(blueprints)]))  # type: ignore[arg-type]
+    merged, problems = merge(laid[len(blueprints):], start)
     raise_if_any(problems)
     locate = merged.where
     # A service no overlay touched is its blueprint, validated already: check only the patched ones.
