@@ -83,3 +83,34 @@ def _positions(data: dict[str, Any], doc: Document) -> dict[Path, tuple[int, int
 
     walk(data, ())
     return found
+
+
+# --- the release table (`chartgen releases`, the README's table) ------------------------------------
+def release_rows(releases: dict[str, Document]) -> list[dict[str, Any]]:
+    """One row per release overlay, oldest first: what `chartgen releases` prints."""
+    rows = []
+    for name, doc in releases.items():
+        header = doc.data.get("release", {}) if isinstance(doc.data.get("release"), dict) else {}
+        scheme = scheme_of(header) if isinstance(header.get("images"), dict) else None
+        rows.append({
+            "release": name,
+            "released": header.get("released", "?"),
+            "slurp": bool(header.get("slurp", False)),
+            "basedOn": header.get("basedOn", ""),
+            "images": f"{scheme.repository('<image>')}:{scheme.tag}" if scheme else "",
+            "imagesPublished": scheme.published if scheme else False,
+            "description": header.get("description", ""),
+            "upgradeJobs": [],  # upgrade steps as data come with `upgrade:` (chartgen upgrade-path)
+        })
+    return sorted(rows, key=lambda row: row["released"])
+
+
+def release_markdown(rows: list[dict[str, Any]]) -> str:
+    """The README's release table, generated from the overlays (a test keeps the README equal)."""
+    lines = ["| Release | Released | SLURP | Kolla images | Built on | What changed | Upgrade Jobs |",
+             "|---|---|---|---|---|---|---|"]
+    for row in rows:
+        images = f"`{row['images']}`" + ("" if row["imagesPublished"] else " (not published: no Kolla image shown to exist)")
+        lines.append(f"| {row['release']} | {row['released']} | {'yes' if row['slurp'] else ''} | {images} | "
+                     f"{row['basedOn']} | {row['description']} | {', '.join(row['upgradeJobs'])} |")
+    return "\n".join(lines) + "\n"
