@@ -3,6 +3,7 @@ render -> write. Library code: it returns results and raises ChartgenError; it n
 
 from __future__ import annotations
 
+import multiprocessing
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -228,6 +229,31 @@ def compile_release(config: BuildConfig, timings: dict[str, float] | None = None
     raise_if_any(problems)
     raise_if_any(clock("check", checks.run_all, Context(umbrella, merged)))
     return Compiled(config, release, merged, umbrella)
+
+
+@dataclass(frozen=True, slots=True)
+class Checked:
+    """One release of `validate`: how many services it compiled to, or the problems it has."""
+
+    release: str
+    services: int
+    diagnostics: tuple[Diagnostic, ...]
+
+
+def check_each(configs: list[BuildConfig], workers: int = 1) -> list[Checked]:
+    """Compile every config, in order; with workers > 1 in that many forked processes (the machine's
+    cores: one release's compile is single-threaded Python, and releases do not depend on each other)."""
+    if workers < 2 or len(configs) < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        return [_check_one(config) for config in configs]
+    with multiprocessing.get_context("fork").Pool(min(workers, len(configs))) as pool:
+        return pool.map(_check_one, configs, chunksize=1)
+
+
+def _check_one(config: BuildConfig) -> Checked:
+    try:
+        return Checked(config.release, len(compile_release(config).umbrella.services), ())
+    except ChartgenError as error:
+        return Checked(config.release, 0, tuple(error.diagnostics))
 
 
 def build(config: BuildConfig, *, write: bool = True, render_cache: RenderCache | None = None) -> BuildResult:

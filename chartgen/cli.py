@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -204,20 +205,15 @@ def validate(releases: tuple[str, ...], overlays: tuple[str, ...], output_format
       chartgen validate                  # every release
       chartgen validate --release pike --overlay site.yaml
     """
-    from chartgen.build import compile_release
+    from chartgen.build import check_each
 
     root = find_root()
     names = releases or tuple(ordered_releases(root))
-    problems: list[Diagnostic] = []
-    summary = []
-    for name in names:
-        try:
-            with _progress(f"compiling {name}"):
-                compiled = compile_release(_config(name, overlays))
-            summary.append({"release": name, "ok": True, "services": len(compiled.umbrella.services)})
-        except ChartgenError as error:
-            problems += error.diagnostics
-            summary.append({"release": name, "ok": False, "problems": len(error.diagnostics)})
+    with _progress(f"compiling {', '.join(names) if len(names) < 4 else f'{len(names)} releases'}"):
+        results = check_each([_config(name, overlays) for name in names], workers=os.cpu_count() or 1)
+    problems: list[Diagnostic] = [diagnostic for result in results for diagnostic in result.diagnostics]
+    summary = [{"release": r.release, "ok": True, "services": r.services} if not r.diagnostics else
+               {"release": r.release, "ok": False, "problems": len(r.diagnostics)} for r in results]
     if output_format == "json":
         click.echo(json.dumps({"releases": summary, "diagnostics": json.loads(to_json(sorted(set(problems))))}, indent=2))
         sys.exit(EXIT_BAD_INPUT if problems else EXIT_OK)
