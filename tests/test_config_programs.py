@@ -72,6 +72,10 @@ NOT_CHECKED = {
     "pipeline.yaml": "ceilometer's, serialised by chartgen (valid YAML by construction)",
     "event_pipeline.yaml": "ceilometer's, serialised by chartgen (valid YAML by construction)",
     "polling.yaml": "ceilometer's, serialised by chartgen (valid YAML by construction)",
+    **dict.fromkeys(("keystone-api-uwsgi.ini", "nova-api-uwsgi.ini", "nova-metadata-uwsgi.ini", "neutron-api-uwsgi.ini",
+                     "heat-api-uwsgi.ini", "heat-api-cfn-uwsgi.ini", "cinder-api-uwsgi.ini", "placement-api-uwsgi.ini",
+                     "aodh-api-uwsgi.ini", "gnocchi-api-uwsgi.ini", "horizon-uwsgi.ini", "glance-api-uwsgi.ini"),
+                    "uWSGI settings (2025.2 on): no uwsgi program on the checking machine; chartgen writes them as text"),
     "libvirtd.conf": "libvirt has no offline config check", "qemu.conf": "libvirt has no offline config check",
     "zoo.cfg": "ZooKeeper parses it only when it starts (Java)",
 }
@@ -115,6 +119,8 @@ def test_every_file_passes_its_program(release: str, kind: str, scratch: str) ->
         missing = sorted(f"{f.service}/{f.name}" for f, why in result.unchecked if "no option registries" in why)
         assert missing, "oslo files of a release without registries must be listed as not checked"
         pytest.skip(f"no option registries for {release}: {len(missing)} files only covered by version rules")
+    if not wanted:  # Kolla's 2026.1 images have no Apache: no file of the release is Apache's
+        pytest.skip(f"{release} has no file {kind} reads")
     kinds = {k.kind: k for k in result.kinds}
     assert kind in kinds, f"no {kind} file rendered in {release} (blueprints name {wanted})"
     checked = {f"{r.file.service}/{r.file.name}" for r in kinds[kind].results}
