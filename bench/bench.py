@@ -44,7 +44,12 @@ BUDGET = {
     "synthetic.1500.cold": 10.0,
     "helm_template.seconds": 0.3,
     "payload.bytes": 256 * 1024,
+    "validate.all_releases": 3.0,  # every release in values/ (21), whole process, 2 cores
+    "validate.all_releases.cold": 3.0,
 }
+# The releases chartgen had before every release from Newton on was added: `validate` of these is
+# measured in the same run, beside `validate` of all of them.
+FIRST_FIVE = ("newton", "ocata", "pike", "queens", "2025.1")
 
 
 @dataclass(frozen=True)
@@ -198,6 +203,7 @@ def measure(source: Path, runs: int, sizes: list[int], scratch: Path) -> dict[st
         results[f"build.{release}"] = warm.seconds
         results[f"build.{release}.above_floor"] = warm.seconds - floor.seconds
         results[f"build.{release}.peak_kib"] = max(warm.peak_kib, cold.peak_kib)
+    results.update(measure_validate(ws, runs))
     out = ws.root / "out" / "queens"
     subprocess.run(ws.chartgen("build", "--release", "queens", "--out", str(out), "--quiet"), cwd=ws.root, env=ws.env, check=True)
     noop = median(ws.chartgen("build", "--release", "queens", "--out", str(out), "--quiet"), ws.root, runs, env=ws.env)
@@ -241,6 +247,21 @@ def measure(source: Path, runs: int, sizes: list[int], scratch: Path) -> dict[st
         results["payload.bytes"] = payload_bytes(chart, manifest)
     results["template_lines"] = template_lines(chart)
     results["chart_files"] = sum(1 for p in chart.rglob("*") if p.is_file())
+    return results
+
+
+def measure_validate(ws: "Workspace", runs: int) -> dict[str, float]:
+    """`chartgen validate` of every release and of the first five, each a whole process; `.cold`
+    with every cache off (validate renders nothing: the render cache plays no part either way)."""
+    results: dict[str, float] = {}
+    names = ws.releases()
+    five = [arg for release in FIRST_FIVE if release in names for arg in ("--release", release)]
+    results["validate.releases"] = len(names)  # type: ignore[assignment]
+    for name, selection in (("validate.first_five", five), ("validate.all_releases", [])):
+        for suffix, env in (("", ws.env), (".cold", dict(ws.env, CHARTGEN_NO_CACHE="1"))):
+            sample = median(ws.chartgen("validate", "--quiet", *selection), ws.root, runs, env=env)
+            results[name + suffix] = sample.seconds
+            results[name + suffix + ".peak_kib"] = sample.peak_kib
     return results
 
 

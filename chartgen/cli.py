@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -204,20 +205,15 @@ def validate(releases: tuple[str, ...], overlays: tuple[str, ...], output_format
       chartgen validate                  # every release
       chartgen validate --release pike --overlay site.yaml
     """
-    from chartgen.build import compile_release
+    from chartgen.build import check_each
 
     root = find_root()
     names = releases or tuple(ordered_releases(root))
-    problems: list[Diagnostic] = []
-    summary = []
-    for name in names:
-        try:
-            with _progress(f"compiling {name}"):
-                compiled = compile_release(_config(name, overlays))
-            summary.append({"release": name, "ok": True, "services": len(compiled.umbrella.services)})
-        except ChartgenError as error:
-            problems += error.diagnostics
-            summary.append({"release": name, "ok": False, "problems": len(error.diagnostics)})
+    with _progress(f"compiling {', '.join(names) if len(names) < 4 else f'{len(names)} releases'}"):
+        results = check_each([_config(name, overlays) for name in names], workers=os.cpu_count() or 1)
+    problems: list[Diagnostic] = [diagnostic for result in results for diagnostic in result.diagnostics]
+    summary = [{"release": r.release, "ok": True, "services": r.services} if not r.diagnostics else
+               {"release": r.release, "ok": False, "problems": len(r.diagnostics)} for r in results]
     if output_format == "json":
         click.echo(json.dumps({"releases": summary, "diagnostics": json.loads(to_json(sorted(set(problems))))}, indent=2))
         sys.exit(EXIT_BAD_INPUT if problems else EXIT_OK)
@@ -229,29 +225,34 @@ def validate(releases: tuple[str, ...], overlays: tuple[str, ...], output_format
 
 
 @main.command()
-@format_option
+@click.option("--format", "output_format", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
 def releases(output_format: str) -> None:
-    """List the OpenStack releases chartgen can build (values/*.yaml), oldest first.
+    """List the OpenStack releases chartgen can build (values/*.yaml), oldest first: date, SLURP,
+    Kolla's image scheme (and whether its images exist), the overlay it builds on, what changed.
 
     \b
     Example:
       chartgen releases
+      chartgen releases --format markdown    # the README's release table
     """
+    from chartgen.lineage import release_markdown, release_rows
     from chartgen.load import load_file
 
-    rows = []
+    docs = {}
     for name, path in release_files(find_root()).items():
         try:
-            header = load_file(path, _display(path)).data.get("release", {})
+            docs[name] = load_file(path, _display(path))
         except ChartgenError as error:
             _report(error)
-        rows.append({"release": name, "released": header.get("released", "?"), "description": header.get("description", "")})
-    rows.sort(key=lambda row: row["released"])
+    rows = release_rows(docs)
     if output_format == "json":
         click.echo(json.dumps(rows, indent=2))
-        return
-    for row in rows:
-        click.echo(f"{row['release']:10} {row['released']:11} {row['description']}")
+    elif output_format == "markdown":
+        click.echo(release_markdown(rows), nl=False)
+    else:
+        for row in rows:
+            missing = "" if row["imagesPublished"] else "  [no Kolla image shown to exist: release.images.published is false]"
+            click.echo(f"{row['release']:10} {row['released']:11} {'SLURP' if row['slurp'] else '':5} {row['description']}{missing}")
 
 
 @main.command()

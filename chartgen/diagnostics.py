@@ -33,6 +33,7 @@ CODES: dict[str, str] = {
     "CG303": "directive applied to the wrong type",
     "CG304": "list item lacks the merge key",
     "CG305": "overlay patches a service that has no blueprint",
+    "CG310": "release.basedOn names an unknown release or makes a loop",
     # resolve and semantic checks of the merged model
     "CG401": "dependency on an unknown service",
     "CG402": "dependency cycle",
@@ -49,6 +50,7 @@ CODES: dict[str, str] = {
     "CG413": "command, probe or script calls a program the image does not have",
     "CG414": "runAsUser, runAsGroup or fsGroup the image does not have",
     "CG415": "WSGI script outside every directory its Apache virtual host grants",
+    "CG416": "image in a Kolla registry not in its release's recorded image scheme (release.images)",
     # command line and configuration
     "CG501": "unknown release",
     "CG502": "input file or folder not found",

@@ -35,13 +35,11 @@ def image_facts(merged: Merged, image_path: Path, spec: dict[str, Any], report: 
 
 
 def _same_file(merged: Merged, image_path: Path) -> bool:
-    files = {_file(merged, image_path + (field,)) for field in ("facts", "repository", "tag")}
-    return len(files) == 1
-
-
-def _file(merged: Merged, path: Path) -> str:
-    origin = merged.origin(path)
-    return origin.file if origin else ""
+    """Facts, repository and tag set by one file, or all by the release's overlays (a release
+    built on another one re-tags the images it inherits, and keeps or updates their facts)."""
+    origins = [merged.origin(image_path + (field,)) for field in ("facts", "repository", "tag")]
+    return len({origin.file if origin else "" for origin in origins}) == 1 or \
+        all(origin is not None and origin.layer == "release" for origin in origins)
 
 
 def _combine(parts: list[dict[str, Any]]) -> ImageFacts:

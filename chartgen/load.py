@@ -160,6 +160,22 @@ def _offset_pos(text: str, offset: int) -> Pos:
 
 
 def load_text(text: str, file: str) -> Document:
+    """The document of `text`. One process often loads the same file again (`validate` compiles
+    every release: each reads every blueprint, and an overlay's bases): documents are kept by
+    name and content, and never changed by any stage, so an unchanged file is parsed once."""
+    key = (file, text)
+    if key not in _LOADED:
+        if len(_LOADED) >= _KEEP:  # `build --watch` sees many versions of a file: keep only recent ones
+            _LOADED.clear()
+        _LOADED[key] = _load_text(text, file)
+    return _LOADED[key]
+
+
+_LOADED: dict[tuple[str, str], Document] = {}
+_KEEP = 256  # far above the inputs of one project (17 blueprints, 22 overlays today)
+
+
+def _load_text(text: str, file: str) -> Document:
     root, composed = _compose(text, file)
     if not isinstance(root, MappingNode):
         where = _pos(root) if root is not None else (1, 1)

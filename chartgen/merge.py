@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from deepmerge import Merger
 
@@ -69,6 +69,14 @@ class Patch:
         for part in self.source:
             node = node[part]
         return node
+
+
+@dataclass(frozen=True, slots=True)
+class DerivedPatch:
+    """A patch computed from the tree merged so far, at its place in the order (a release that
+    builds on another re-tags the images it inherits): `make(tree)` gives the patches to lay there (maybe none)."""
+
+    make: Callable[[dict[str, Any]], list[Patch]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,10 +129,52 @@ class _Cursor:
 _MISSING: Any = object()
 
 
+class _History(dict):
+    """The settings of every path (a tuple, so a copy to go on from shares them), with the paths
+    grouped by their first two parts (a service): finding the paths below one (to delete, forget
+    or move them) reads one service's paths, not every path of the umbrella."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.groups: dict[Path, set[Path]] = {}
+
+    def copy(self) -> "_History":  # type: ignore[override]
+        twin = _History()
+        dict.update(twin, self)
+        twin.groups = {group: set(paths) for group, paths in self.groups.items()}
+        return twin
+
+    def add(self, path: Path, setting: Setting) -> None:
+        self[path] = self.get(path, ()) + (setting,)
+
+    def __setitem__(self, path: Path, settings: tuple[Setting, ...]) -> None:
+        self.groups.setdefault(path[:2], set()).add(path)
+        super().__setitem__(path, settings)
+
+    def __delitem__(self, path: Path) -> None:
+        super().__delitem__(path)
+        self.groups[path[:2]].discard(path)
+
+    def pop(self, path: Path, *default: Any) -> Any:  # type: ignore[override]
+        if path in self:
+            self.groups[path[:2]].discard(path)
+        return super().pop(path, *default)
+
+    def update(self, other: Any = (), **_: Any) -> None:  # type: ignore[override]
+        for path, settings in dict(other).items():
+            self[path] = settings
+
+    def under(self, prefix: Path, *, strict: bool = False) -> list[Path]:
+        """The paths at or below `prefix` (only below when `strict`)."""
+        candidates = self.groups.get(prefix[:2], ()) if len(prefix) >= 2 else list(self)
+        depth = len(prefix)
+        return [p for p in candidates if p[:depth] == prefix and (len(p) > depth or not strict)]
+
+
 class _LayerMerge:
     """Merges one Patch into the tree; collects diagnostics instead of stopping at the first."""
 
-    def __init__(self, patch: Patch, history: dict[Path, list[Setting]], problems: list[Diagnostic]):
+    def __init__(self, patch: Patch, history: _History, problems: list[Diagnostic]):
         self.patch, self.history, self.problems = patch, history, problems
         self.merger = Merger(
             [(dict, [self.merge_maps]), (list, [self.replace])],
@@ -150,7 +200,7 @@ class _LayerMerge:
 
     def record(self, merged: Path, source: Path, value: Any, action: str = "set") -> None:
         """Record `value` set at `merged` from `source`, and every path inside it."""
-        self.history.setdefault(merged, []).append(Setting(self.origin(source), action, _summary(value)))
+        self.history.add(merged, Setting(self.origin(source), action, _summary(value)))
         if isinstance(value, dict):
             for key, item in value.items():
                 self.record(merged + (key,), source + (key,), item)
@@ -160,18 +210,17 @@ class _LayerMerge:
 
     def forget_below(self, merged: Path) -> None:
         # Element positions of a list change when it is extended or filtered: their history goes.
-        for known in [p for p in self.history if len(p) > len(merged) and p[: len(merged)] == merged]:
+        for known in self.history.under(merged, strict=True):
             del self.history[known]
 
     def shift_history(self, merged: Path, removed: int, cursor: _Cursor) -> None:
         """Item `removed` of the list at `merged` is gone: close its history, move later items up."""
         depth = len(merged)
-        moved: dict[Path, list[Setting]] = {}
-        for known in [p for p in self.history if len(p) > depth and p[:depth] == merged]:
+        moved: dict[Path, tuple[Setting, ...]] = {}
+        for known in self.history.under(merged, strict=True):
             settings = self.history.pop(known)
             index = known[depth]
             if index == removed:
-                settings.append(Setting(self.origin(cursor.source), "delete", None))
                 continue  # a deleted item keeps no path of its own once the list closes up
             moved[merged + (index - 1 if index > removed else index,) + known[depth + 1 :]] = settings
         self.history.update(moved)
@@ -208,7 +257,7 @@ class _LayerMerge:
         if is_directive(value):
             return self.directive(cursor, _MISSING, value)
         if isinstance(value, dict) and value:
-            self.history.setdefault(cursor.merged, []).append(Setting(self.origin(cursor.source), "set", "{...}"))
+            self.history.add(cursor.merged, Setting(self.origin(cursor.source), "set", "{...}"))
             return self.merge_maps(self.merger, cursor, {}, value)
         return self.replace(self.merger, cursor, None, value)
 
@@ -222,8 +271,8 @@ class _LayerMerge:
             return
         del base[key]
         origin = self.origin(cursor.source, key=True)
-        for known in [p for p in self.history if p[: len(cursor.merged)] == cursor.merged]:
-            self.history[known].append(Setting(origin, "delete", None))
+        for known in self.history.under(cursor.merged):
+            self.history.add(known, Setting(origin, "delete", None))
 
     def directive(self, cursor: _Cursor, base: Any, patch: dict) -> Any:
         keep = None if base is _MISSING else base
@@ -258,7 +307,7 @@ class _LayerMerge:
                 continue
             current = copy.deepcopy(items) + current if name == "$prepend" else current + copy.deepcopy(items)
         self.forget_below(cursor.merged)
-        self.history.setdefault(cursor.merged, []).append(Setting(self.origin(cursor.source), "append", _summary(current)))
+        self.history.add(cursor.merged, Setting(self.origin(cursor.source), "append", _summary(current)))
         return current
 
     def merge_by(self, cursor: _Cursor, base: Any, key: Any, items: Any) -> Any:
@@ -293,23 +342,44 @@ class _LayerMerge:
                 current[positions[name]] = self.merge_maps(self.merger, target, current[positions[name]], item)
             else:
                 current.append(self.fresh(item_cursor, item))
-        self.history.setdefault(cursor.merged, []).append(Setting(self.origin(cursor.source), "merge", _summary(current)))
+        self.history.add(cursor.merged, Setting(self.origin(cursor.source), "merge", _summary(current)))
         return current
 
 
-def merge(patches: list[Patch]) -> tuple[Merged, list[Diagnostic]]:
-    """Merge the patches in order into one tree; return it with every problem found."""
+@dataclass(frozen=True, slots=True)
+class Partial:
+    """A merge in progress (the tree, its history, the problems so far), to go on from: every
+    release starts from the same merged blueprints, merged once per process."""
+
+    tree: dict[str, Any]
+    history: _History
+    problems: tuple[Diagnostic, ...]
+
+
+def merge_partial(patches: list[Patch]) -> Partial:
     tree: dict[str, Any] = {}
-    history: dict[Path, list[Setting]] = {}
+    history = _History()
     problems: list[Diagnostic] = []
-    for patch in patches:
+    _lay(patches, tree, history, problems)
+    return Partial(tree, history, tuple(problems))
+
+
+def merge(patches: list[Patch | DerivedPatch], start: Partial | None = None) -> tuple[Merged, list[Diagnostic]]:
+    """Merge the patches in order into one tree (on a copy of `start`); return it with every problem found."""
+    tree: dict[str, Any] = copy.deepcopy(start.tree) if start else {}
+    history = start.history.copy() if start else _History()
+    problems: list[Diagnostic] = list(start.problems) if start else []
+    _lay(patches, tree, history, problems)
+    return Merged(tree, dict(history)), problems
+
+
+def _lay(patches: list[Patch | DerivedPatch], tree: dict[str, Any], history: _History, problems: list[Diagnostic]) -> None:
+    for patch in (part for item in patches for part in (item.make(tree) if isinstance(item, DerivedPatch) else [item])):
         parent = tree
         for part in patch.target[:-1]:
             parent = parent.setdefault(part, {})
         leaf = patch.target[-1]
         parent[leaf] = _LayerMerge(patch, history, problems).run(parent.get(leaf, _MISSING))
-    frozen = {path: tuple(settings) for path, settings in history.items()}
-    return Merged(tree, frozen), problems
 
 
 def _matchable(value: Any) -> bool:

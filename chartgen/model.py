@@ -53,10 +53,33 @@ def kebab(name: str) -> DnsLabel:
 
 
 @dataclass(frozen=True, slots=True)
+class ImageScheme:
+    """How Kolla named the images it published for a release: <registry>/<prefix><image>:<tag>."""
+
+    registry: str
+    prefix: str
+    tag: str
+    source: str
+    published: bool = True
+
+    def repository(self, name: str) -> str:
+        return f"{self.registry}/{self.prefix}{name}"
+
+    def name_of(self, repository: str) -> str | None:
+        """The image name of a repository in this scheme, else None."""
+        head = f"{self.registry}/{self.prefix}"
+        rest = repository[len(head):] if repository.startswith(head) else ""
+        return rest if rest and "/" not in rest else None
+
+
+@dataclass(frozen=True, slots=True)
 class Release:
     name: str
     released: str
     description: str
+    scheme: ImageScheme | None = None
+    slurp: bool = False
+    based_on: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -155,6 +155,18 @@ CASES = [
          "values/queens.yaml:@:17: CG407", "facts.from names 'nosuch', which imageFacts does not define", anchor="from: [kolla, nosuch]"),
     Case("unknown release", {}, "values/rocky.yaml:1:1: CG501", "unknown release 'rocky' (known: newton, ocata, pike, queens, 2025.1)", release="rocky"),
     Case("site overlay not found", {}, "missing-site.yaml:1:1: CG502", "overlay file not found", extra=("--overlay", "missing-site.yaml")),
+    # A release overlay built on another one (release.basedOn): an unknown base, a loop.
+    Case("basedOn an unknown release", {"values/rocky.yaml": [("  basedOn: queens\n", "  basedOn: kilo\n")]},
+         "values/rocky.yaml:@:12: CG310", "release.basedOn names 'kilo', which is no release overlay", release="rocky", anchor="  basedOn: kilo\n"),
+    Case("basedOn loop", {"values/queens.yaml": [("  name: queens\n", "  name: queens\n  basedOn: stein\n")]},
+         "values/queens.yaml:@:12: CG310", "release.basedOn makes a loop: stein -> rocky -> queens -> stein", release="stein", anchor="  basedOn: stein\n"),
+    # An image in a Kolla registry outside the release's recorded scheme (release.images).
+    Case("image outside the release's scheme", {"values/stein.yaml": [("repository: docker.io/kolla/ubuntu-binary-placement-api", "repository: docker.io/kolla/ubuntu-source-placement-api")]},
+         "values/stein.yaml:@:21: CG416", "docker.io/kolla/ubuntu-source-placement-api is not in the Kolla scheme of stein", release="stein",
+         anchor="        repository: docker.io/kolla/ubuntu-source-placement-api\n"),
+    Case("tag outside the release's scheme", {"values/2025.1.yaml": [("repository: quay.io/openstack.kolla/keystone\n        tag: 2025.1-ubuntu-noble", "repository: quay.io/openstack.kolla/keystone\n        tag: \"2025.1\"")]},
+         "values/2025.1.yaml:@:14: CG416", "tag '2025.1' of quay.io/openstack.kolla/keystone is not the tag Kolla published for 2025.1", release="2025.1",
+         anchor='        tag: "2025.1"\n'),
 ]
 
 

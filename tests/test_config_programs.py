@@ -47,7 +47,21 @@ NOBLE = {  # kolla 20.x (2025.1): ubuntu 24.04, MariaDB 10.11, RabbitMQ 4
     "haproxy": "HAProxy 2.8", "apache": "Apache 2.4.58 mod_wsgi 5.0", "mariadb": "MariaDB 10.11",
     "rabbitmq": "RabbitMQ 4", "python": "Python 3.12", "shell": "dash",
 }
-IMAGE = {"newton": XENIAL, "ocata": XENIAL, "pike": XENIAL, "queens": XENIAL, "2025.1": NOBLE}
+BIONIC = {  # kolla 7.x-10.x ubuntu-binary: ubuntu 18.04 (values/rocky.yaml .. values/ussuri.yaml)
+    "haproxy": "HAProxy 1.8", "apache": "Apache 2.4.29 mod_wsgi 4.5", "mariadb": "MariaDB 10.1-10.3",
+    "rabbitmq": "RabbitMQ 3.6-3.8", "python": "Python 2.7-3.6", "shell": "dash",
+}
+FOCAL = {  # kolla 11.x-14.x: ubuntu 20.04 (values/victoria.yaml .. values/yoga.yaml)
+    "haproxy": "HAProxy 2.0", "apache": "Apache 2.4.41 mod_wsgi 4.6", "mariadb": "MariaDB 10.3-10.6",
+    "rabbitmq": "RabbitMQ 3.8-3.9", "python": "Python 3.8", "shell": "dash",
+}
+JAMMY = {  # kolla 15.x-18.x: ubuntu 22.04 (values/zed.yaml .. values/2024.1.yaml)
+    "haproxy": "HAProxy 2.4", "apache": "Apache 2.4.52 mod_wsgi 4.9", "mariadb": "MariaDB 10.6-10.11",
+    "rabbitmq": "RabbitMQ 3.10-3.13", "python": "Python 3.10", "shell": "dash",
+}
+IMAGE = {**dict.fromkeys(("newton", "ocata", "pike", "queens"), XENIAL), **dict.fromkeys(("rocky", "stein", "train", "ussuri"), BIONIC),
+         **dict.fromkeys(("victoria", "wallaby", "xena", "yoga"), FOCAL), **dict.fromkeys(("zed", "2023.1", "2023.2", "2024.1"), JAMMY),
+         **dict.fromkeys(("2024.2", "2025.1", "2025.2", "2026.1", "2026.2"), NOBLE)}
 # Files no real program checks, and why (a new config file must be checked or listed here).
 NOT_CHECKED = {
     "fernet-0": "a secret key, no syntax", "fernet-1": "a secret key, no syntax",
@@ -58,6 +72,10 @@ NOT_CHECKED = {
     "pipeline.yaml": "ceilometer's, serialised by chartgen (valid YAML by construction)",
     "event_pipeline.yaml": "ceilometer's, serialised by chartgen (valid YAML by construction)",
     "polling.yaml": "ceilometer's, serialised by chartgen (valid YAML by construction)",
+    **dict.fromkeys(("keystone-api-uwsgi.ini", "nova-api-uwsgi.ini", "nova-metadata-uwsgi.ini", "neutron-api-uwsgi.ini",
+                     "heat-api-uwsgi.ini", "heat-api-cfn-uwsgi.ini", "cinder-api-uwsgi.ini", "placement-api-uwsgi.ini",
+                     "aodh-api-uwsgi.ini", "gnocchi-api-uwsgi.ini", "horizon-uwsgi.ini", "glance-api-uwsgi.ini"),
+                    "uWSGI settings (2025.2 on): no uwsgi program on the checking machine; chartgen writes them as text"),
     "libvirtd.conf": "libvirt has no offline config check", "qemu.conf": "libvirt has no offline config check",
     "zoo.cfg": "ZooKeeper parses it only when it starts (Java)",
 }
@@ -101,6 +119,8 @@ def test_every_file_passes_its_program(release: str, kind: str, scratch: str) ->
         missing = sorted(f"{f.service}/{f.name}" for f, why in result.unchecked if "no option registries" in why)
         assert missing, "oslo files of a release without registries must be listed as not checked"
         pytest.skip(f"no option registries for {release}: {len(missing)} files only covered by version rules")
+    if not wanted:  # Kolla's 2026.1 images have no Apache: no file of the release is Apache's
+        pytest.skip(f"{release} has no file {kind} reads")
     kinds = {k.kind: k for k in result.kinds}
     assert kind in kinds, f"no {kind} file rendered in {release} (blueprints name {wanted})"
     checked = {f"{r.file.service}/{r.file.name}" for r in kinds[kind].results}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import os
 from dataclasses import dataclass
 from typing import Any, Iterator
 
@@ -45,6 +47,16 @@ def block_line(context: Context, path: Path, index: int) -> tuple[str, int, int]
 
 
 def _source_lines(file: str) -> list[str]:
+    """The lines of `file`, read once while it is unchanged (checks ask for many positions in it)."""
+    try:
+        stat = os.stat(file)
+    except OSError:
+        return []
+    return _read_lines(file, stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=64)
+def _read_lines(file: str, _mtime_ns: int, _size: int) -> list[str]:
     try:
         with open(file, encoding="utf-8") as handle:
             return handle.read().split("\n")

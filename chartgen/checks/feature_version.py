@@ -24,9 +24,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, partial
 from importlib import resources
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from ruamel.yaml import YAML
 
@@ -73,42 +73,45 @@ def check(context: Context) -> Iterator[Diagnostic]:
         if image is None or image.facts is None:
             continue
         base: Path = ("services", service, section, key)
-        for where, text in _texts(context, service, base, spec):
-            yield from _matches(context, image, f"{service}.{key}", where, text)
-
-
-def _matches(context: Context, image: Image, owner: str, where: Any, text: str) -> Iterator[Diagnostic]:
-    assert image.facts is not None
-    for rule in rules():
-        version = image.facts.version(rule.software)
-        if version is None or not rule.pattern.search(text):
+        versions = dict(image.facts.versions)
+        # Only the rules this image could break: those of software whose version it records, and
+        # which refuse that version (most lines then meet no rule at all).
+        refusing = [(rule, reason) for rule in rules() if rule.software in versions
+                    for reason in [rule.refuses(versions[rule.software])] if reason]
+        if not refusing:
             continue
-        reason = rule.refuses(version)
-        if reason:
-            file, line, col = where
+        for where, text in _texts(context, service, base, spec):
+            yield from _matches(image, f"{service}.{key}", refusing, where, text)
+
+
+def _matches(image: Image, owner: str, refusing: list[tuple[Rule, str]], where: Callable[[], tuple[str, int, int]], text: str) -> Iterator[Diagnostic]:
+    for rule, reason in refusing:
+        if rule.pattern.search(text):
+            file, line, col = where()
             yield Diagnostic(file, line, col, CODE, f"{owner}: {rule.feature}: {reason} in {image.reference} ({rule.source})")
 
 
-def _texts(context: Context, service: str, base: Path, spec: dict[str, Any]) -> Iterator[tuple[tuple[str, int, int], str]]:
-    """(position, text) of every line the workload hands its image."""
+def _texts(context: Context, service: str, base: Path, spec: dict[str, Any]) -> Iterator[tuple[Callable[[], tuple[str, int, int]], str]]:
+    """(where, text) of every line the workload hands its image; `where()` finds its position
+    (only needed for a diagnostic: looking positions up for every line costs more than the check)."""
     files = context.catalog[service].get("configFiles", {})
     for name in sorted(spec.get("configFiles", {})):
         config = files.get(name, {})
         path: Path = ("services", service, "configFiles", name)
         if config.get("format") == "text" and isinstance(config.get("content"), str):
             for index, line in enumerate(config["content"].split("\n")):
-                yield block_line(context, path + ("content",), index), line
+                yield partial(block_line, context, path + ("content",), index), line
         elif config.get("format") == "ini" and isinstance(config.get("options"), dict):
             for section, options in config["options"].items():
                 for option, value in (options.items() if isinstance(options, dict) else ()):
-                    yield context.merged.where(path + ("options", section, option), True), f"{option} = {value}"
+                    yield partial(context.merged.where, path + ("options", section, option), True), f"{option} = {value}"
         elif "options" in config:
-            yield context.merged.where(path + ("options",)), str(config["options"])
+            yield partial(context.merged.where, path + ("options",)), str(config["options"])
     for name, value in sorted(spec.get("env", {}).items()):
-        yield context.merged.where(base + ("env", name)), str(value)
+        yield partial(context.merged.where, base + ("env", name)), str(value)
     for field in ("command", "args"):
         if spec.get(field):
-            yield context.merged.where(base + (field,)), " ".join(map(str, spec[field]))
+            yield partial(context.merged.where, base + (field,)), " ".join(map(str, spec[field]))
     for name, probe in sorted(spec.get("probes", {}).items()):
         if "exec" in probe:
-            yield context.merged.where(base + ("probes", name, "exec")), " ".join(map(str, probe["exec"]))
+            yield partial(context.merged.where, base + ("probes", name, "exec")), " ".join(map(str, probe["exec"]))

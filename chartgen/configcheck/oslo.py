@@ -42,7 +42,8 @@ def unavailable(check: FileCheck, optdata: Path) -> str | None:
     """Why the file cannot be checked in this release, or None: no registries for the release at
     all, or not the ones it names (a project the release does not have, e.g. placement before stein)."""
     if not optdata.is_dir():
-        return f"no option registries for release {optdata.name} (make optdata RELEASE={optdata.name})"
+        return (f"no option registries for release {optdata.name}: chartgen/optdata/{optdata.name}/ is not generated "
+                f"(make optdata RELEASE={optdata.name}, needs tools/optdata/{optdata.name}/ and PyPI)")
     missing = [registry for registry in check.registries if not (optdata / f"{registry}.yaml").is_file()]
     if missing:
         return f"no option registry {', '.join(missing)} for release {optdata.name} (see chartgen/optdata/{optdata.name}/SOURCES.yaml)"
