@@ -274,6 +274,10 @@ class Workload:
     steps: tuple[Step, ...] = ()
     backoff_limit: int = 6
     timeout_seconds: int = 900
+    # upgrade jobs only (values/<release>.yaml `upgrade:`): a Helm hook, run in weight order
+    hook: str = ""  # pre-upgrade | post-upgrade
+    hook_weight: int = 0
+    stops: tuple[str, ...] = ()  # kebab names of the components scaled to 0 before it runs
 
     @property
     def template(self) -> str:

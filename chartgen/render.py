@@ -228,6 +228,8 @@ def render_service(service: Service, umbrella: Umbrella, root: str) -> dict[str,
             files[f"{folder}/pvc.yaml"] = _render("archetypes/pvc.yaml.j2", s=service, w=w)
     for job in service.jobs:
         files[f"{root}/templates/jobs/{job.name}.yaml"] = _render(job.template, s=service, w=job)
+        if job.stops:
+            files[f"{root}/templates/jobs/{job.name}-stop.yaml"] = _render("archetypes/upgrade-stop.yaml.j2", s=service, w=job)
     for test in service.tests:
         files[f"{root}/templates/tests/{test.name}.yaml"] = _render(test.template, s=service, w=test)
     if any(c.members for c in service.components):

@@ -13,6 +13,14 @@ ROOT = Path(__file__).resolve().parents[1]
 RELEASES = ("newton", "ocata", "pike", "queens", "2025.1")
 
 
+def supported_hops(slurp: bool = True) -> list[tuple[str, str]]:
+    """Every (from, to) one `helm upgrade` may take, as `chartgen upgrade-path` plans them (N to
+    N+1 by each overlay's release.previous, SLURP skips when `slurp`)."""
+    from chartgen.upgradepath import edges, headers
+
+    return [(before, after) for before, targets in edges(headers(ROOT), slurp).items() for after, _ in targets]
+
+
 @dataclass(frozen=True)
 class Run:
     code: int
