@@ -211,6 +211,7 @@ class Step:
     image: Image
     command: tuple[str, ...]  # Go template expressions
     secret_env: tuple[EnvVar, ...] = ()  # the job's secret variables this step reads (chartgen.container_env)
+    install_only: bool = False  # replaced on upgrade by the release's upgrade Jobs (their `replaces`)
 
 
 @dataclass(frozen=True, slots=True)

@@ -96,7 +96,7 @@ class _Resolver:
             self.workload(key, value, scope, images, configs, file_text, base + ("jobs", key), job=True)
             for key, value in sorted(spec.get("jobs", {}).items())
         )
-        jobs += self.upgrade_jobs(name, spec, scope, images, configs, file_text)
+        jobs = self.install_only_steps(name, spec, jobs) + self.upgrade_jobs(name, spec, scope, images, configs, file_text)
         tests = tuple(
             self.workload(key, value, scope, images, configs, file_text, base + ("tests", key), job=False, test=True)
             for key, value in sorted(spec.get("tests", {}).items())
@@ -159,6 +159,22 @@ class _Resolver:
             workload = self.workload(key, pod, scope, images, configs, file_text, path, job=True)
             found.append(dataclasses.replace(workload, hook=f"{entry['phase']}-upgrade", hook_weight=index, stops=stops))
         return tuple(found)
+
+    def install_only_steps(self, name: str, spec: dict[str, Any], jobs: tuple[Workload, ...]) -> tuple[Workload, ...]:
+        """The steps the release's upgrade jobs replace (`replaces`) run on install only: on upgrade
+        the hooks do that work in their order (a plain `db_sync` would contract while old pods run)."""
+        replaced: set[tuple[str, str]] = set()
+        for index, entry in self.upgrade_entries():
+            if entry["service"] != name or "replaces" not in entry:
+                continue
+            run_in = entry.get("runIn", "bootstrap")
+            steps = [step["name"] for step in spec.get("jobs", {}).get(run_in, {}).get("steps", [])]
+            if entry["replaces"] not in steps:
+                self.upgrade_reporter(("upgrade", "jobs", index), entry)(
+                    "replaces", f"{run_in} of {name} has no step {entry['replaces']!r} (steps: {', '.join(steps) or 'none'})")
+            replaced.add((run_in, entry["replaces"]))
+        return tuple(dataclasses.replace(job, steps=tuple(dataclasses.replace(step, install_only=(job.key, step.name) in replaced)
+                                                         for step in job.steps)) if job.steps else job for job in jobs)
 
     def upgrade_reporter(self, path: Path, entry: dict[str, Any]) -> Callable[[str, str], None]:
         def report(field: str, message: str) -> None:

@@ -159,6 +159,8 @@ CASES = [
          "values/queens.yaml:@:16: CG416", "names the service 'aodhh', which has no blueprint", anchor="service: aodhh"),
     Case("upgrade job stops a DaemonSet", {"values/queens.yaml": [("      stop: [conductor]\n", "      stop: [compute]\n")]},
          "values/queens.yaml:@:13: CG416", "'compute' is a DaemonSet: only a Deployment or StatefulSet can be scaled to 0", anchor="stop: [compute]"),
+    Case("upgrade job replaces a step its job lacks", {"values/queens.yaml": [("      replaces: api-db-sync\n", "      replaces: api-db-synk\n")]},
+         "values/queens.yaml:@:17: CG416", "bootstrap of nova has no step 'api-db-synk'", anchor="replaces: api-db-synk"),
     Case("unknown release", {}, "values/rocky.yaml:1:1: CG501", "unknown release 'rocky' (known: newton, ocata, pike, queens, 2025.1)", release="rocky"),
     Case("site overlay not found", {}, "missing-site.yaml:1:1: CG502", "overlay file not found", extra=("--overlay", "missing-site.yaml")),
 ]
