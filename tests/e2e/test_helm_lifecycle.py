@@ -315,7 +315,10 @@ def test_scale_quorum_services_from_3_to_5(lifecycle: Lifecycle) -> None:
     assert len(backends) == 5 and sum(line.endswith("backup") for line in backends) == 4
     transport = re.search(r"transport_url = (\S+)", lifecycle.configmap("keystone", "keystone.conf")).group(1)
     assert transport.count("@oaas-rabbitmq-server-") == 5
-    assert lifecycle.configmap("rabbitmq", "rabbitmq.conf").count("cluster_formation.classic_config.nodes.") == 5
+    # the member list of whichever format the installed release's RabbitMQ reads (rabbitmq.conf from 3.7, rabbitmq.config before)
+    rabbit = lifecycle.cp.kubectl_json("get", "configmap", "oaas-rabbitmq-config", "-n", lifecycle.namespace)["data"]
+    members = set(re.findall(r"rabbit@oaas-rabbitmq-server-\d+", rabbit.get("rabbitmq.conf") or rabbit["rabbitmq.config"]))
+    assert len(members) == 5, members
     pods = {pod["spec"]["nodeName"] for pod in lifecycle.get("pods", "-l", "app.kubernetes.io/name=galera,app.kubernetes.io/component=server")}
     assert len(pods) == 5  # required anti-affinity: one member per controller node
     assert_secrets_kept(lifecycle)
