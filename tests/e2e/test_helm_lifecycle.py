@@ -135,16 +135,14 @@ def lifecycle(request: pytest.FixtureRequest, control_plane: ControlPlane, built
 
 
 def waited_for(log: str) -> str:
-    """What helm 4's status watcher waited for (its --debug lines): the resources it waited on, with
-    how many times each was still not Current, the most waited-for first."""
-    waits: dict[str, int] = {}
-    for match in re.finditer(r'msg="waiting for resource".*?name=(\S+) kind=(\S+)', log):
-        key = f"{match.group(2)}/{match.group(1)}"
-        waits[key] = waits.get(key, 0) + 1
-    if not waits:
+    """What helm 4's status watcher waited for (its --debug lines name, at each event, the first
+    resource by name that is not yet Current): how many resources it waited on, and the last one it
+    waited for, the straggler that decided the time (with its status then)."""
+    found = re.findall(r'msg="waiting for resource".*?name=(\S+) kind=(\S+).*?actualStatus=(\S+)', log)
+    if not found:
         return ""
-    top = sorted(waits.items(), key=lambda item: -item[1])[:3]
-    return " (watcher waited on " + ", ".join(f"{name} x{count}" for name, count in top) + f"; {len(waits)} resources in all)"
+    name, kind, status = found[-1]
+    return f" (watcher waited on {len({(n, k) for n, k, _ in found})} resources; last {kind}/{name}, {status})"
 
 
 def expected_tags(release: str) -> set[str]:
