@@ -51,7 +51,7 @@ from chartgen.model import (
 )
 
 # What an upgrade job takes from the job or component it runs in: its pod, not its command or steps.
-_UPGRADE_POD_KEYS = ("image", "env", "secretEnv", "configFiles", "waitFor", "resources", "nodeRole", "security")
+_UPGRADE_POD_KEYS = ("image", "env", "fieldEnv", "secretEnv", "configFiles", "waitFor", "resources", "nodeRole", "security")
 _PROBE_TIMING = ("initialDelaySeconds", "periodSeconds", "timeoutSeconds", "failureThreshold")
 
 
