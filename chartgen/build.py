@@ -163,6 +163,8 @@ def patches(blueprints: dict[str, Document], inputs: Inputs) -> list[Patch | Der
             found.append(Patch(layer, doc, ("global",), ("global",)))
         if "imageFacts" in doc.data:  # release-level facts shared by many images (images.<name>.facts.from)
             found.append(Patch(layer, doc, ("imageFacts",), ("imageFacts",)))
+        if "upgrade" in doc.data:  # what upgrading into the release needs (hook Jobs, resolved per service)
+            found.append(Patch(layer, doc, ("upgrade",), ("upgrade",)))
         if "services" in doc.data:  # one patch of the whole map, so `name: {$delete: true}` drops a service
             found.append(Patch(layer, doc, ("services",), ("services",)))
     return found

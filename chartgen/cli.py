@@ -558,6 +558,40 @@ def diff(from_side: str, to_side: str, overlays: tuple[str, ...], output_format:
     sys.exit(EXIT_OK if report.equal else EXIT_VERIFY_FAILED)
 
 
+@main.command("upgrade-path")
+@click.option("--from", "from_release", metavar="RELEASE", help="The release installed now (default: the oldest).")
+@click.option("--to", "to_release", metavar="RELEASE", help="The release to reach (default: the newest).")
+@click.option("--slurp/--every-release", default=True, show_default=True,
+              help="Take SLURP skips (2023.1 -> 2024.1 -> ...) where they exist, or step through every release.")
+@click.option("--format", "output_format", type=click.Choice(["text", "json", "mermaid"]), default="text", show_default=True,
+              help="mermaid: the graph of every release's supported upgrades (--from and --to are ignored).")
+@_guarded
+def upgrade_path(from_release: str | None, to_release: str | None, slurp: bool, output_format: str) -> None:
+    """Print the supported chain of upgrades from one release to another: OpenStack upgrades N to
+    N+1, and from SLURP release to SLURP release. For each hop: the upgrade Jobs `helm upgrade` runs
+    (the target overlay's `upgrade:` list) and the components it removes and adds. A downgrade, or two
+    releases no chain joins, is refused (exit 2) with the chain to take instead.
+
+    \b
+    Example:
+      chartgen upgrade-path --from ocata --to queens
+      chartgen upgrade-path --from 2023.1 --to 2026.1 --format json
+      chartgen upgrade-path --format mermaid
+    """
+    from chartgen import upgradepath
+
+    root = find_root()
+    if output_format == "mermaid":
+        click.echo(upgradepath.mermaid(root), nl=False)
+        return
+    with _progress("compiling the releases of the chain"):
+        before, after, hops = upgradepath.plan(root, from_release, to_release, slurp)
+    if output_format == "json":
+        click.echo(json.dumps(upgradepath.as_dict(before, after, hops), indent=2))
+    else:
+        _print_lines(upgradepath.text_lines(before, after, hops))
+
+
 @main.command("check-upgrade")
 @pair_options
 @_guarded
@@ -575,4 +609,4 @@ def check_upgrade(from_side: str, to_side: str, overlays: tuple[str, ...], outpu
 
     report = _with_pair(from_side, to_side, overlays, run_check)
     _show(report, as_dict, text_lines, output_format, quiet)
-    sys.exit(EXIT_VERIFY_FAILED if report.findings else EXIT_OK)
+    sys.exit(EXIT_VERIFY_FAILED if report.failed else EXIT_OK)

@@ -51,6 +51,7 @@ CODES: dict[str, str] = {
     "CG414": "runAsUser, runAsGroup or fsGroup the image does not have",
     "CG415": "WSGI script outside every directory its Apache virtual host grants",
     "CG416": "image in a Kolla registry not in its release's recorded image scheme (release.images)",
+    "CG417": "upgrade job names an unknown service, job or component, or one it cannot use",
     # command line and configuration
     "CG501": "unknown release",
     "CG502": "input file or folder not found",
@@ -58,6 +59,8 @@ CODES: dict[str, str] = {
     "CG504": "output file exists (init-site without --force)",
     "CG505": "helm template failed on a built chart",
     "CG506": "git revision not found, or without blueprints/ and values/",
+    "CG507": "downgrade: the to release is older than the from release",
+    "CG508": "unsupported upgrade: no N to N+1 or SLURP hop (or chain of them) between the two releases",
 }
 
 

@@ -234,6 +234,7 @@ class Step:
     image: Image
     command: tuple[str, ...]  # Go template expressions
     secret_env: tuple[EnvVar, ...] = ()  # the job's secret variables this step reads (chartgen.container_env)
+    install_only: bool = False  # replaced on upgrade by the release's upgrade Jobs (their `replaces`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -330,6 +331,10 @@ class Workload:
     steps: tuple[Step, ...] = ()
     backoff_limit: int = 6
     timeout_seconds: int = 900
+    # upgrade jobs only (values/<release>.yaml `upgrade:`): a Helm hook, run in weight order
+    hook: str = ""  # pre-upgrade | post-upgrade
+    hook_weight: int = 0
+    stops: tuple[str, ...] = ()  # kebab names of the components scaled to 0 before it runs
 
     @property
     def template(self) -> str:

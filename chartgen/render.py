@@ -71,7 +71,10 @@ def volume_mounts(w: Workload) -> list[Mount]:
 def volumes(s: Service, w: Workload) -> list[Volume]:
     found = []
     if w.config_mounts:
-        found.append(Volume("config", f'configMap:\n  name: {{{{ include "oaas-lib.names.config" (dict "context" $ "service" {go_string(s.name)}) }}}}'))
+        # A pre-upgrade hook runs before Helm updates the service's ConfigMap: it reads the new
+        # release's files from their copy, a hook of its own created before it.
+        suffix = ' | printf "%s-upgrade"' if w.hook == "pre-upgrade" else ""
+        found.append(Volume("config", f'configMap:\n  name: {{{{ include "oaas-lib.names.config" (dict "context" $ "service" {go_string(s.name)}){suffix} }}}}'))
     if w.rendered_configs:
         found.append(Volume("rendered-config", "emptyDir:\n  medium: Memory\n  sizeLimit: 16Mi"))
     if w.persistence and w.kind == "Deployment":
@@ -214,7 +217,9 @@ def render_service(service: Service, umbrella: Umbrella, root: str) -> dict[str,
         f"{root}/templates/NOTES.txt": _render("chart/NOTES.txt.j2", s=service),
     }
     if service.config_files:
-        files[f"{root}/templates/configmap.yaml"] = _render("archetypes/configmap.yaml.j2", s=service)
+        files[f"{root}/templates/configmap.yaml"] = _render("archetypes/configmap.yaml.j2", s=service, upgrade=False)
+        if any(job.hook == "pre-upgrade" and job.config_mounts for job in service.jobs):
+            files[f"{root}/templates/configmap-upgrade.yaml"] = _render("archetypes/configmap.yaml.j2", s=service, upgrade=True)
     if service.secrets:
         files[f"{root}/templates/secret.yaml"] = _render("archetypes/secret.yaml.j2", s=service)
     for w in service.components:
@@ -233,6 +238,8 @@ def render_service(service: Service, umbrella: Umbrella, root: str) -> dict[str,
                 files[f"{folder}/{item.kind.lower()}-{item.name}.yaml"] = _render("archetypes/apiobject.yaml.j2", s=service, w=w, item=item)
     for job in service.jobs:
         files[f"{root}/templates/jobs/{job.name}.yaml"] = _render(job.template, s=service, w=job)
+        if job.stops:
+            files[f"{root}/templates/jobs/{job.name}-stop.yaml"] = _render("archetypes/upgrade-stop.yaml.j2", s=service, w=job)
     for test in service.tests:
         files[f"{root}/templates/tests/{test.name}.yaml"] = _render(test.template, s=service, w=test)
     if any(c.members for c in service.components):

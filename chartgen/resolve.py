@@ -6,6 +6,7 @@ that follow from compile-time inputs are decided here, so templates only place v
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 from importlib import resources
@@ -46,10 +47,13 @@ from chartgen.model import (
     ValuesKey,
     Wait,
     Workload,
+    camel,
     kebab,
     service_type,
 )
 
+# What an upgrade job takes from the job or component it runs in: its pod, not its command or steps.
+_UPGRADE_POD_KEYS = ("image", "env", "fieldEnv", "secretEnv", "configFiles", "waitFor", "resources", "nodeRole", "security")
 _PROBE_TIMING = ("initialDelaySeconds", "periodSeconds", "timeoutSeconds", "failureThreshold")
 
 
@@ -94,6 +98,7 @@ class _Resolver:
             self.workload(key, value, scope, images, configs, file_text, base + ("jobs", key), job=True)
             for key, value in sorted(spec.get("jobs", {}).items())
         )
+        jobs = self.install_only_steps(name, spec, jobs) + self.upgrade_jobs(name, spec, scope, images, configs, file_text)
         tests = tuple(
             self.workload(key, value, scope, images, configs, file_text, base + ("tests", key), job=False, test=True)
             for key, value in sorted(spec.get("tests", {}).items())
@@ -114,6 +119,86 @@ class _Resolver:
             tests=tests,
             global_replicas=tuple(sorted(scope.replicas_read.items())),
         )
+
+    # --- upgrade jobs (values/<release>.yaml `upgrade:`) ---------------------------------------------
+    def upgrade_entries(self) -> list[tuple[int, dict[str, Any]]]:
+        """(index, entry) of every upgrade job; the index is its place in the release's order."""
+        upgrade = self.merged.tree.get("upgrade", {})
+        return list(enumerate(upgrade.get("jobs", []) if isinstance(upgrade, dict) else []))
+
+    def check_upgrade_services(self) -> None:
+        for index, entry in self.upgrade_entries():
+            if entry["service"] not in self.catalog:
+                path = ("upgrade", "jobs", index, "service")
+                self.problems.append(Diagnostic(*self.merged.where(path), "CG417",
+                                                f"upgrade job {entry['name']!r} names the service {entry['service']!r}, which has no blueprint"))
+
+    def upgrade_jobs(self, name: str, spec: dict[str, Any], scope: Scope, images: dict[str, Image],
+                     configs: dict[str, ConfigFile], file_text: Callable[[str], str]) -> tuple[Workload, ...]:
+        """The service's upgrade Jobs: each runs its command in the pod of a job or component of the
+        service (`runIn`, default bootstrap), as a Helm hook weighted by its place in the release's list."""
+        found: list[Workload] = []
+        for index, entry in self.upgrade_entries():
+            if entry["service"] != name:
+                continue
+            path: Path = ("upgrade", "jobs", index)
+            report = self.upgrade_reporter(path, entry)
+            run_in = entry.get("runIn", "bootstrap")
+            base = spec.get("jobs", {}).get(run_in) or spec["components"].get(run_in)
+            key = camel(f"upgrade-{entry['name']}")
+            if base is None:
+                report("runIn" if "runIn" in entry else "service",
+                       f"{name} has no job or component {run_in!r} to run in (jobs: {', '.join(sorted(spec.get('jobs', {}))) or 'none'};"
+                       f" components: {', '.join(sorted(spec['components']))})")
+                continue
+            if key in spec.get("jobs", {}) or any(w.key == key for w in found):
+                report("name", f"{name} already has a job {key!r}")
+                continue
+            stops = self.upgrade_stops(spec, entry, report)
+            pod = {item: base[item] for item in _UPGRADE_POD_KEYS if item in base}
+            pod.update(command=entry["command"], description=entry.get("description", f"Upgrade step {entry['name']} of {name}"),
+                       timeoutSeconds=entry.get("timeoutSeconds", base.get("timeoutSeconds", 900)), backoffLimit=entry.get("backoffLimit", 2))
+            workload = self.workload(key, pod, scope, images, configs, file_text, path, job=True)
+            found.append(dataclasses.replace(workload, hook=f"{entry['phase']}-upgrade", hook_weight=index, stops=stops))
+        return tuple(found)
+
+    def install_only_steps(self, name: str, spec: dict[str, Any], jobs: tuple[Workload, ...]) -> tuple[Workload, ...]:
+        """The steps the release's upgrade jobs replace (`replaces`) run on install only: on upgrade
+        the hooks do that work in their order (a plain `db_sync` would contract while old pods run)."""
+        replaced: set[tuple[str, str]] = set()
+        for index, entry in self.upgrade_entries():
+            if entry["service"] != name or "replaces" not in entry:
+                continue
+            run_in = entry.get("runIn", "bootstrap")
+            steps = [step["name"] for step in spec.get("jobs", {}).get(run_in, {}).get("steps", [])]
+            if entry["replaces"] not in steps:
+                self.upgrade_reporter(("upgrade", "jobs", index), entry)(
+                    "replaces", f"{run_in} of {name} has no step {entry['replaces']!r} (steps: {', '.join(steps) or 'none'})")
+            replaced.add((run_in, entry["replaces"]))
+        return tuple(dataclasses.replace(job, steps=tuple(dataclasses.replace(step, install_only=(job.key, step.name) in replaced)
+                                                         for step in job.steps)) if job.steps else job for job in jobs)
+
+    def upgrade_reporter(self, path: Path, entry: dict[str, Any]) -> Callable[[str, str], None]:
+        def report(field: str, message: str) -> None:
+            where = path + (field,) if field in entry else path
+            self.problems.append(Diagnostic(*self.merged.where(where), "CG417", f"upgrade job {entry['name']!r}: {message}"))
+
+        return report
+
+    def upgrade_stops(self, spec: dict[str, Any], entry: dict[str, Any], report: Callable[[str, str], None]) -> tuple[str, ...]:
+        """The components scaled to 0 before the job: Deployments or StatefulSets of the service."""
+        stops: list[str] = []
+        for component in entry.get("stop", []):
+            found = spec["components"].get(component)
+            if found is None:
+                report("stop", f"no component {component!r} to stop (components: {', '.join(sorted(spec['components']))})")
+            elif found["kind"] not in ("Deployment", "StatefulSet"):
+                report("stop", f"{component!r} is a {found['kind']}: only a Deployment or StatefulSet can be scaled to 0")
+            else:
+                stops.append(kebab(component))
+        if stops and entry["phase"] != "pre":
+            report("stop", "only a pre job can stop components (a post job runs after every pod rolled)")
+        return tuple(stops)
 
     def test_image(self) -> Image:
         """The OpenStack client image every `helm test` pod runs unless it names one of its own."""
@@ -391,6 +476,7 @@ def dependency_order(catalog: dict[str, dict[str, Any]]) -> tuple[str, ...]:
 
 def resolve(merged: Merged, release: Release) -> tuple[Umbrella, list[Diagnostic]]:
     resolver = _Resolver(merged)
+    resolver.check_upgrade_services()
     services = tuple(resolver.service(name) for name in sorted(resolver.catalog))
     umbrella = Umbrella(
         release=release,

@@ -6,14 +6,16 @@ to side's file:line (or the deletion that removed them); failing that, the servi
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from chartgen import upgrade_rules
 from chartgen.load import Path
 from chartgen.model import camel
 from chartgen.sides import Pair, Side
+from chartgen.diagnostics import Diagnostic
 from chartgen.upgrade_rules.base import Finding
+from chartgen.upgradepath import check_hop
 from chartgen.valuediff import Provenance, ValueChange, compare, provenance
 
 MAX_CAUSES = 5
@@ -41,6 +43,11 @@ class UpgradeReport:
     before: Side
     after: Side
     findings: tuple[Blamed, ...]
+    hop: Diagnostic | None = None  # two releases of this project: not a supported OpenStack upgrade
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.findings) or self.hop is not None
 
 
 def check_upgrade(pair: Pair) -> UpgradeReport:
@@ -48,7 +55,15 @@ def check_upgrade(pair: Pair) -> UpgradeReport:
     changes: list[ValueChange] = []
     if pair.before.compiled and pair.after.compiled:
         changes = compare(pair.before.compiled.merged, pair.after.compiled.merged, pair.before.display, pair.after.display)
-    return UpgradeReport(pair.before, pair.after, tuple(_blame(pair, finding, changes) for finding in findings))
+    return UpgradeReport(pair.before, pair.after, tuple(_blame(pair, finding, changes) for finding in findings), _hop(pair))
+
+
+def _hop(pair: Pair) -> Diagnostic | None:
+    """Two release sides of the working tree: is one `helm upgrade` from the one to the other a
+    supported OpenStack upgrade (N to N+1, or a SLURP skip)? Git and folder sides are not judged."""
+    if pair.before.kind != "release" or pair.after.kind != "release" or not pair.after.compiled:
+        return None
+    return check_hop(pair.after.compiled.config.root, pair.before.label, pair.after.label)
 
 
 def _blame(pair: Pair, finding: Finding, changes: list[ValueChange]) -> Blamed:
@@ -96,6 +111,7 @@ def as_dict(report: UpgradeReport) -> dict[str, Any]:
         "from": {"spec": report.before.label, "kind": report.before.kind},
         "to": {"spec": report.after.label, "kind": report.after.kind},
         "findings": [_finding(blamed) for blamed in report.findings],
+        "hop": asdict(report.hop) if report.hop else None,
     }
 
 
@@ -123,8 +139,10 @@ def text_lines(report: UpgradeReport) -> list[tuple[str, str]]:
             lines.append(("dim", f"        caused by {cause.path} ({cause.change}) at {where}"))
         if blamed.more:
             lines.append(("dim", f"        ... and {blamed.more} more changed paths there"))
-    errors = sum(b.finding.severity == "error" for b in report.findings)
-    count = len(report.findings)
+    if report.hop is not None:
+        lines.append(("bold red", f"error   unsupported upgrade: {report.hop.parsable()}"))
+    errors = sum(b.finding.severity == "error" for b in report.findings) + (report.hop is not None)
+    count = len(report.findings) + (report.hop is not None)
     tail = f"{count} finding{'s' if count != 1 else ''} ({errors} errors, {count - errors} warnings)" if count else "no findings: the upgrade is safe by these rules"
     lines.append(("bold" if count else "green", tail))
     return lines

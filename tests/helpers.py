@@ -14,6 +14,14 @@ RELEASES = ("newton", "ocata", "pike", "queens", "rocky", "stein", "train", "uss
             "yoga", "zed", "2023.1", "2023.2", "2024.1", "2024.2", "2025.1", "2025.2", "2026.1", "2026.2")
 
 
+def supported_hops(slurp: bool = True) -> list[tuple[str, str]]:
+    """Every (from, to) one `helm upgrade` may take, as `chartgen upgrade-path` plans them (N to
+    N+1 by each overlay's release.previous, SLURP skips when `slurp`)."""
+    from chartgen.upgradepath import edges, headers
+
+    return [(before, after) for before, targets in edges(headers(ROOT), slurp).items() for after, _ in targets]
+
+
 @dataclass(frozen=True)
 class Run:
     code: int

@@ -153,7 +153,17 @@ CASES = [
          "values/queens.yaml:@:13: CG415", "WSGI script /usr/bin/keystone-wsgi-public is in no <Directory> granted in its virtual host", anchor="WSGIScriptAlias / /usr/bin/keystone-wsgi-public"),
     Case("facts from a block the release does not define", {"values/queens.yaml": [("        facts:\n          from: [kolla]\n          source: \"kolla@6.2.4:docker/etcd/", "        facts:\n          from: [kolla, nosuch]\n          source: \"kolla@6.2.4:docker/etcd/")]},
          "values/queens.yaml:@:17: CG407", "facts.from names 'nosuch', which imageFacts does not define", anchor="from: [kolla, nosuch]"),
-    Case("unknown release", {}, "values/rocky.yaml:1:1: CG501", "unknown release 'rocky' (known: newton, ocata, pike, queens, 2025.1)", release="rocky"),
+    Case("upgrade job stops a component the service lacks", {"values/queens.yaml": [("      stop: [conductor]\n", "      stop: [condutcor]\n")]},
+         "values/queens.yaml:@:13: CG417", "upgrade job 'api-db-sync': no component 'condutcor' to stop", anchor="stop: [condutcor]"),
+    Case("upgrade job runs in a job the service lacks", {"values/queens.yaml": [("      replaces: db-sync\n      command: [heat-manage", "      replaces: db-sync\n      runIn: bootstrapp\n      command: [heat-manage")]},
+         "values/queens.yaml:@:14: CG417", "heat has no job or component 'bootstrapp' to run in", anchor="runIn: bootstrapp"),
+    Case("upgrade job of a service without blueprint", {"values/queens.yaml": [("    - service: aodh\n", "    - service: aodhh\n")]},
+         "values/queens.yaml:@:16: CG417", "names the service 'aodhh', which has no blueprint", anchor="service: aodhh"),
+    Case("upgrade job stops a DaemonSet", {"values/queens.yaml": [("      stop: [conductor]\n", "      stop: [compute]\n")]},
+         "values/queens.yaml:@:13: CG417", "'compute' is a DaemonSet: only a Deployment or StatefulSet can be scaled to 0", anchor="stop: [compute]"),
+    Case("upgrade job replaces a step its job lacks", {"values/queens.yaml": [("      replaces: api-db-sync\n", "      replaces: api-db-synk\n")]},
+         "values/queens.yaml:@:17: CG417", "bootstrap of nova has no step 'api-db-synk'", anchor="replaces: api-db-synk"),
+    Case("unknown release", {}, "values/mitaka.yaml:1:1: CG501", "unknown release 'mitaka' (known: newton, ocata, pike, queens, rocky, stein, train, ussuri, victoria, wallaby, xena, yoga, zed, 2023.1, 2023.2, 2024.1, 2024.2, 2025.1, 2025.2, 2026.1, 2026.2)", release="mitaka"),
     Case("site overlay not found", {}, "missing-site.yaml:1:1: CG502", "overlay file not found", extra=("--overlay", "missing-site.yaml")),
     # A release overlay built on another one (release.basedOn): an unknown base, a loop.
     Case("basedOn an unknown release", {"values/rocky.yaml": [("  basedOn: queens\n", "  basedOn: kilo\n")]},
@@ -188,7 +198,7 @@ def test_corpus_is_large_and_covers_every_input_code() -> None:
     codes = {case.expect.split(": ")[-1] for case in CASES if ": CG" in case.expect} | {"CG101", "CG407", "CG411"}
     from chartgen.diagnostics import CODES
 
-    untested = sorted(code for code in CODES if code not in codes and code not in {"CG107", "CG209", "CG503", "CG504", "CG505", "CG506"})  # CG504: tests/test_init_site.py, CG505: tests/test_diff.py, CG506: tests/test_check_upgrade.py
+    untested = sorted(code for code in CODES if code not in codes and code not in {"CG107", "CG209", "CG503", "CG504", "CG505", "CG506", "CG507", "CG508"})  # CG504: tests/test_init_site.py, CG505: tests/test_diff.py, CG506: tests/test_check_upgrade.py, CG507/CG508: tests/test_upgrade_path.py
     assert not untested, f"codes without a bad-input case: {untested}"
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from helmrender import built
-from helpers import RELEASES, ROOT, run_chartgen
+from helpers import RELEASES, ROOT, run_chartgen, supported_hops
 
 pytestmark = pytest.mark.tools
 
@@ -58,10 +58,27 @@ def the(findings: list[dict], rule: str) -> dict:
     return matching[0]
 
 
-@pytest.mark.parametrize("before, after", list(zip(RELEASES, RELEASES[1:])))
-def test_consecutive_releases_upgrade_cleanly(before: str, after: str) -> None:
+@pytest.mark.parametrize("before, after", supported_hops())
+def test_every_supported_hop_upgrades_cleanly(before: str, after: str) -> None:
     code, findings = check("--from", before, "--to", after)
     assert (code, findings) == (0, [])
+
+
+@pytest.mark.parametrize("before, after", [pair for pair in zip(RELEASES, RELEASES[1:]) if pair not in supported_hops()])
+def test_neighbours_that_are_no_supported_hop_are_an_error(before: str, after: str) -> None:
+    """queens -> 2025.1 while values/ has no rocky ... 2024.2: Helm would accept the objects, but
+    OpenStack cannot migrate a Queens database to Epoxy in one step."""
+    result = run_chartgen("check-upgrade", "--from", before, "--to", after, "--format", "json")
+    hop = json.loads(result.stdout)["hop"]
+    assert result.code == 1
+    assert (hop["file"], hop["code"]) == (f"values/{after}.yaml", "CG508"), hop
+    assert "release.previous" in hop["message"] and "no overlay" in hop["message"]
+
+
+def test_a_skip_names_the_chain_to_take() -> None:
+    result = run_chartgen("check-upgrade", "--from", "ocata", "--to", "queens")
+    assert result.code == 1
+    assert "values/queens.yaml:6:13: CG508 ocata -> queens skips releases; upgrade one hop at a time: ocata -> pike -> queens" in result.stdout
 
 
 def test_a_new_claim_size_is_rejected_and_blamed_on_its_line(repo: Path) -> None:

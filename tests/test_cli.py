@@ -13,7 +13,7 @@ def test_version() -> None:
     assert run_chartgen("--version").stdout.strip() == f"chartgen, version {__version__}"
 
 
-@pytest.mark.parametrize("command", ["build", "validate", "releases", "services", "explain", "lint", "graph", "init-site", "diff", "check-upgrade"])
+@pytest.mark.parametrize("command", ["build", "validate", "releases", "services", "explain", "lint", "graph", "init-site", "diff", "check-upgrade", "upgrade-path"])
 def test_every_command_has_help_with_an_example(command: str) -> None:
     result = run_chartgen(command, "--help")
     assert result.code == 0 and "Example:" in result.stdout and f"chartgen {command}" in result.stdout

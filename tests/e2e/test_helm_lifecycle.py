@@ -1,9 +1,12 @@
-"""The promise of chartgen, proven on a real control plane with real helm 3 and helm 4: install the
-oldest release, upgrade release to release, roll back, refuse bad values, scale the quorum
-services, uninstall. kwok plays the kubelets: it makes pods Ready and Job pods complete, so what is
-proven is everything the API server, the controllers and helm do, not that the containers run.
+"""The promise of chartgen, proven on a real control plane with real helm 3 and helm 4: install,
+upgrade hop by hop along the chain `chartgen upgrade-path` plans, roll back the last hop, refuse bad
+values, scale the quorum services, uninstall. kwok plays the kubelets: it makes pods Ready and Job
+pods complete (the upgrade hook Jobs too), so what is proven is everything the API server, the
+controllers and helm do, not that the containers run.
 
-The tests of one helm major share one release in one namespace and run in file order.
+Helm 3 walks every release from the oldest (N to N+1), helm 4 the SLURP chain from the oldest SLURP
+release; both chains come from `chartgen upgrade-path`, never from a list here. The tests of one
+helm major share one release in one namespace and run in file order.
 """
 
 from __future__ import annotations
@@ -22,9 +25,32 @@ from controlplane import E2E_REPORT, REPO, STORAGE_CLASS, ControlPlane
 
 pytestmark = pytest.mark.e2e
 
-RELEASES = ("newton", "ocata", "pike", "queens", "2025.1")
 TIMEOUT = "5m"
 ONE_MIB = 1024 * 1024
+
+
+def planned_chain(slurp: bool) -> tuple[str, ...]:
+    """The releases one helm major walks, as `chartgen upgrade-path` plans them: from the oldest
+    release (every release) or the oldest SLURP release (SLURP skips), to the newest release a
+    supported chain reaches (values/ may lack the releases in between: the chain stops there)."""
+    from chartgen.upgradepath import headers
+
+    known = headers(REPO)
+    names = [name for name in known if known[name].slurp] if slurp else list(known)
+    if not names:
+        return ()
+    start = names[0]
+    for target in reversed(list(known)[list(known).index(start) + 1:]):
+        result = subprocess.run([str(REPO / ".venv" / "bin" / "chartgen"), "upgrade-path", "--from", start, "--to", target,
+                                 "--format", "json", "--slurp" if slurp else "--every-release"], capture_output=True, text=True, cwd=REPO)
+        if result.returncode == 0:
+            return (start, *(hop["to"] for hop in json.loads(result.stdout)["hops"]))
+    return (start,)
+
+
+CHAINS = {3: planned_chain(slurp=False), 4: planned_chain(slurp=True)}
+RELEASES = tuple(sorted({release for chain in CHAINS.values() for release in chain}))
+HOPS = max(len(chain) for chain in CHAINS.values()) - 1
 
 
 @dataclass
@@ -37,19 +63,23 @@ class Lifecycle:
     charts: dict[str, Path]
     values: Path
     home: Path
+    chain: tuple[str, ...] = ()  # the releases this major installs and upgrades to, in order
     secrets_at_install: dict[str, dict[str, str]] = field(default_factory=dict)
     revisions: dict[str, int] = field(default_factory=dict)  # release name -> helm revision
+    current: str = ""  # the release installed now
 
     def helm(self, *args: str, check: bool = True, timeout: float = 600) -> subprocess.CompletedProcess:
         env = dict(self.cp.env(), HELM_CACHE_HOME=str(self.home / "cache"), HELM_CONFIG_HOME=str(self.home / "config"),
                    HELM_DATA_HOME=str(self.home / "data"))
-        command = [str(REPO / ".tools" / "bin" / f"helm{self.major}"), *args, "--namespace", self.namespace]
+        waits = args[0] in ("install", "upgrade", "rollback", "uninstall")
+        debug = ("--debug",) if waits and self.major == 4 else ()  # helm 4 logs what its watcher waits for
+        command = [str(REPO / ".tools" / "bin" / f"helm{self.major}"), *args, *debug, "--namespace", self.namespace]
         start = time.perf_counter()
         result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=timeout)
         seconds = time.perf_counter() - start
-        if result.returncode == 0 and args[0] in ("install", "upgrade", "rollback", "uninstall"):
+        if result.returncode == 0 and waits:
             chart = Path(args[2]).parent.name if len(args) > 2 and args[2].startswith("/") else ""
-            E2E_REPORT.append(f"helm{self.major} {args[0]} {chart}: {seconds:.1f}s")
+            E2E_REPORT.append(f"helm{self.major} {args[0]} {chart}: {seconds:.1f}s{waited_for(result.stderr)}")
         if check and result.returncode != 0:
             raise AssertionError(f"helm{self.major} {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
         return result
@@ -59,6 +89,10 @@ class Lifecycle:
                            "--timeout", TIMEOUT, *extra)
         assert "immutable" not in result.stdout + result.stderr
         return result
+
+    def upgrade_jobs(self) -> list[str]:
+        """Upgrade hook Jobs left in the namespace (each is deleted when it succeeds)."""
+        return [job["metadata"]["name"] for job in self.get("jobs") if "-upgrade-" in job["metadata"]["name"]]
 
     def get(self, kind: str, *args: str) -> list[dict]:
         return self.cp.kubectl_json("get", kind, "-n", self.namespace, *args)["items"]
@@ -95,7 +129,29 @@ def lifecycle(request: pytest.FixtureRequest, control_plane: ControlPlane, built
     values = work / "e2e-values.yaml"
     # The site's storage: the test cluster's own StorageClass of statically created volumes.
     values.write_text(f"global:\n  storageClass: {STORAGE_CLASS}\n")
-    return Lifecycle(control_plane, major, namespace, built_charts, values, work / "helm-home")
+    if not CHAINS[major]:
+        pytest.skip(f"helm{major}: no {'SLURP ' if major == 4 else ''}release in values/")
+    return Lifecycle(control_plane, major, namespace, built_charts, values, work / "helm-home", CHAINS[major])
+
+
+def waited_for(log: str) -> str:
+    """What helm 4's status watcher waited for (its --debug lines name, at each event, the first
+    resource by name that is not yet Current): how many resources it waited on, and the last one it
+    waited for, the straggler that decided the time (with its status then)."""
+    found = re.findall(r'msg="waiting for resource".*?name=(\S+) kind=(\S+).*?actualStatus=(\S+)', log)
+    if not found:
+        return ""
+    name, kind, status = found[-1]
+    return f" (watcher waited on {len({(n, k) for n, k, _ in found})} resources; last {kind}/{name}, {status})"
+
+
+def expected_tags(release: str) -> set[str]:
+    """The Kolla image tags of the release's enabled workloads, from its compiled model."""
+    from chartgen.build import compile_release
+    from chartgen.config import BuildConfig
+
+    umbrella = compile_release(BuildConfig(REPO, release)).umbrella
+    return {w.image.tag for s in umbrella.services if s.enabled for w in s.components if "kolla" in w.image.repository}
 
 
 def assert_everything_up(life: Lifecycle, timeout: float = 120) -> None:
@@ -103,12 +159,16 @@ def assert_everything_up(life: Lifecycle, timeout: float = 120) -> None:
 
     helm's --wait accepts a Deployment with maxUnavailable pods still rolling (one-pod-per-node
     components roll with maxUnavailable 1), so the last pod may come up just after helm returns."""
-    deadline = time.monotonic() + timeout
+    start = time.monotonic()
+    deadline = start + timeout
     while True:
         problems = everything_up_problems(life)
         if not problems or time.monotonic() > deadline:
             break
         time.sleep(2)
+    # How long after helm returned the last pod came up: helm 3's --wait returns while pods still
+    # roll, helm 4's status watcher only when every rollout is complete (compare the two).
+    E2E_REPORT.append(f"helm{life.major} then every pod up, Job complete, claim Bound after {time.monotonic() - start:.1f}s more")
     assert not problems, problems
 
 
@@ -156,43 +216,67 @@ def tags(images: dict[str, set[str]]) -> set[str]:
 
 
 
-def test_install_the_oldest_release(lifecycle: Lifecycle) -> None:
-    lifecycle.deploy(RELEASES[0], command="install")
+def test_install_the_first_release_of_the_chain(lifecycle: Lifecycle) -> None:
+    first = lifecycle.chain[0]
+    E2E_REPORT.append(f"helm{lifecycle.major} chain: {' -> '.join(lifecycle.chain)} (chartgen upgrade-path"
+                      f" {'--slurp' if lifecycle.major == 4 else '--every-release'})")
+    lifecycle.deploy(first, command="install")
     assert_everything_up(lifecycle)
-    assert tags(workload_images(lifecycle)) == {"3.0.3"}
+    assert tags(workload_images(lifecycle)) == expected_tags(first)
+    assert not lifecycle.upgrade_jobs(), "helm install ran upgrade hooks"
     lifecycle.secrets_at_install = lifecycle.secret_data()
     assert {"oaas-galera", "oaas-keystone", "oaas-rabbitmq"} <= set(lifecycle.secrets_at_install)
     assert all(len(base64.b64decode(value)) >= 16 for data in lifecycle.secrets_at_install.values() for value in data.values())
-    lifecycle.revisions[RELEASES[0]] = 1
+    lifecycle.revisions[first] = 1
+    lifecycle.current = first
 
 
-@pytest.mark.parametrize("previous, release", list(zip(RELEASES, RELEASES[1:])))
-def test_upgrade_to_the_next_release(lifecycle: Lifecycle, previous: str, release: str) -> None:
-    expected_tag = {"ocata": "ocata", "pike": "5.0.5", "queens": "6.2.4", "2025.1": "2025.1-ubuntu-noble"}[release]
+@pytest.mark.parametrize("hop", range(HOPS))
+def test_upgrade_along_the_chain(lifecycle: Lifecycle, hop: int) -> None:
+    if hop + 1 >= len(lifecycle.chain):
+        pytest.skip(f"helm{lifecycle.major}'s chain {' -> '.join(lifecycle.chain)} has no hop {hop + 1}")
+    previous, release = lifecycle.chain[hop], lifecycle.chain[hop + 1]
+    assert lifecycle.current == previous, "an earlier hop failed"
     jobs_before = {job["metadata"]["name"] for job in lifecycle.get("jobs")}
     result = lifecycle.deploy(release)
     assert "has been upgraded" in result.stdout
     assert_everything_up(lifecycle)
     images = workload_images(lifecycle)
-    assert tags(images) == {expected_tag}, images  # templates and running pods rolled to the new images
+    assert tags(images) == expected_tags(release), images  # templates and running pods rolled to the new images
     assert_secrets_kept(lifecycle)  # passwords, fernet keys, cookie: byte-identical
     jobs_after = {job["metadata"]["name"] for job in lifecycle.get("jobs")}
     assert jobs_after and jobs_after.isdisjoint(jobs_before)  # a new image: a new Job, the old one removed
+    assert_upgrade_hooks_ran(lifecycle, release)
     lifecycle.revisions[release] = lifecycle.revisions[previous] + 1
-    ports = {p["port"] for p in lifecycle.cp.kubectl_json("get", "service", "oaas-keystone-api", "-n", lifecycle.namespace)["spec"]["ports"]}
-    assert (35357 in ports) is (release in ("ocata", "pike"))
+    lifecycle.current = release
 
 
-def test_rollback_to_the_previous_revision(lifecycle: Lifecycle) -> None:
-    target = lifecycle.revisions["pike"]
-    lifecycle.helm("rollback", "oaas", str(target), "--wait", "--wait-for-jobs", "--timeout", TIMEOUT)
+def assert_upgrade_hooks_ran(life: Lifecycle, release: str) -> None:
+    """The release's record holds its declared upgrade Jobs as hooks, weighted in the declared order
+    (the order Helm ran them in, one at a time); each succeeded and was deleted, none is left."""
+    from chartgen.upgradepath import headers
+
+    declared = [f"oaas-{job.service}-upgrade-{job.name}" for job in headers(REPO)[release].jobs]
+    weights = {re.sub(r"-[0-9a-f]{8}$", "", doc["metadata"]["name"]): int(doc["metadata"]["annotations"]["helm.sh/hook-weight"])
+               for doc in _documents(life.helm("get", "hooks", "oaas").stdout)
+               if doc["kind"] == "Job" and "-upgrade-" in doc["metadata"]["name"] and "-upgrade-stop-" not in doc["metadata"]["name"]}
+    assert sorted(weights) == sorted(declared)
+    assert [weights[name] for name in declared] == sorted(weights.values())
+    assert not life.upgrade_jobs(), f"upgrade hook Jobs left behind: {life.upgrade_jobs()}"
+
+
+def test_rollback_of_the_last_hop(lifecycle: Lifecycle) -> None:
+    if len(lifecycle.chain) < 2:
+        pytest.skip(f"helm{lifecycle.major}'s chain {' -> '.join(lifecycle.chain)} has no hop to roll back")
+    back_to = lifecycle.chain[-2]
+    lifecycle.helm("rollback", "oaas", str(lifecycle.revisions[back_to]), "--wait", "--wait-for-jobs", "--timeout", TIMEOUT)
     assert_everything_up(lifecycle)
-    assert tags(workload_images(lifecycle)) == {"5.0.5"}
+    assert tags(workload_images(lifecycle)) == expected_tags(back_to)
     assert_secrets_kept(lifecycle)
-    ports = {p["port"] for p in lifecycle.cp.kubectl_json("get", "service", "oaas-keystone-api", "-n", lifecycle.namespace)["spec"]["ports"]}
-    assert 35357 in ports
+    assert not lifecycle.upgrade_jobs(), "a rollback ran upgrade hooks"
     history = json.loads(lifecycle.helm("history", "oaas", "-o", "json").stdout)
     assert history[-1]["status"] == "deployed" and "Rollback" in history[-1]["description"]
+    lifecycle.current = back_to
 
 
 @pytest.mark.parametrize("setting, words", [
@@ -206,7 +290,7 @@ def test_values_that_break_the_rules_are_refused(lifecycle: Lifecycle, setting: 
     revision_before = json.loads(lifecycle.helm("history", "oaas", "-o", "json").stdout)[-1]["revision"]
     flag = "--set-string" if "three" in setting else "--set"
     name = "oaas" if command == "upgrade" else "refused"
-    result = lifecycle.helm(command, name, str(lifecycle.charts[RELEASES[-1]]), "-f", str(lifecycle.values), flag, setting, check=False)
+    result = lifecycle.helm(command, name, str(lifecycle.charts[lifecycle.current]), "-f", str(lifecycle.values), flag, setting, check=False)
     assert result.returncode != 0
     message = result.stderr
     assert "values don't meet the specifications of the schema" in message, message
@@ -216,7 +300,7 @@ def test_values_that_break_the_rules_are_refused(lifecycle: Lifecycle, setting: 
 
 
 def test_scale_quorum_services_from_3_to_5(lifecycle: Lifecycle) -> None:
-    lifecycle.deploy(RELEASES[-1], "--set", "global.replicas.galera=5", "--set", "global.replicas.rabbitmq=5")
+    lifecycle.deploy(lifecycle.current, "--set", "global.replicas.galera=5", "--set", "global.replicas.rabbitmq=5")
     assert_everything_up(lifecycle)
     for service in ("galera", "rabbitmq"):
         sts = lifecycle.cp.kubectl_json("get", "statefulset", f"oaas-{service}-server", "-n", lifecycle.namespace)
@@ -229,7 +313,10 @@ def test_scale_quorum_services_from_3_to_5(lifecycle: Lifecycle) -> None:
     assert len(backends) == 5 and sum(line.endswith("backup") for line in backends) == 4
     transport = re.search(r"transport_url = (\S+)", lifecycle.configmap("keystone", "keystone.conf")).group(1)
     assert transport.count("@oaas-rabbitmq-server-") == 5
-    assert lifecycle.configmap("rabbitmq", "rabbitmq.conf").count("cluster_formation.classic_config.nodes.") == 5
+    # the member list of whichever format the installed release's RabbitMQ reads (rabbitmq.conf from 3.7, rabbitmq.config before)
+    rabbit = lifecycle.cp.kubectl_json("get", "configmap", "oaas-rabbitmq-config", "-n", lifecycle.namespace)["data"]
+    members = set(re.findall(r"rabbit@oaas-rabbitmq-server-\d+", rabbit.get("rabbitmq.conf") or rabbit["rabbitmq.config"]))
+    assert len(members) == 5, members
     pods = {pod["spec"]["nodeName"] for pod in lifecycle.get("pods", "-l", "app.kubernetes.io/name=galera,app.kubernetes.io/component=server")}
     assert len(pods) == 5  # required anti-affinity: one member per controller node
     assert_secrets_kept(lifecycle)
