@@ -49,6 +49,7 @@ CODES: dict[str, str] = {
     "CG413": "command, probe or script calls a program the image does not have",
     "CG414": "runAsUser, runAsGroup or fsGroup the image does not have",
     "CG415": "WSGI script outside every directory its Apache virtual host grants",
+    "CG416": "liveness probe checks a dependency (a dependency's outage would restart the pod)",
     # command line and configuration
     "CG501": "unknown release",
     "CG502": "input file or folder not found",

@@ -12,6 +12,7 @@ from chartgen.checks import (
     dependency_cycle,
     disabled_dependency,
     feature_version,
+    liveness_dependency,
     member_components,
     missing_binary,
     name_too_long,
@@ -40,6 +41,7 @@ REGISTRY: dict[str, ModuleType] = {
     missing_binary.CODE: missing_binary,
     unknown_user.CODE: unknown_user,
     wsgi_grant.CODE: wsgi_grant,
+    liveness_dependency.CODE: liveness_dependency,
 }
 
 
