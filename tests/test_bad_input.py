@@ -151,6 +151,8 @@ CASES = [
          "values/queens.yaml:@:13: CG415", "WSGI script /usr/bin/keystone-wsgi-public is in no <Directory> granted in its virtual host", anchor="WSGIScriptAlias / /usr/bin/keystone-wsgi-public"),
     Case("facts from a block the release does not define", {"values/queens.yaml": [("        facts:\n          from: [kolla]\n          source: \"kolla@6.2.4:docker/etcd/", "        facts:\n          from: [kolla, nosuch]\n          source: \"kolla@6.2.4:docker/etcd/")]},
          "values/queens.yaml:@:17: CG407", "facts.from names 'nosuch', which imageFacts does not define", anchor="from: [kolla, nosuch]"),
+    Case("dependency checked by a liveness probe", {"blueprints/nova.yaml": [('      liveness: {exec: [/bin/sh, -c, "grep -qa nova-conductor /proc/1/cmdline"]', "      liveness: {connectedTo: rabbitmq.server.amqp")]},
+         "blueprints/nova.yaml:@:31: CG416", "nova.conductor: the liveness probe checks the dependency rabbitmq.server.amqp", anchor="liveness: {connectedTo: rabbitmq.server.amqp"),
     Case("unknown release", {}, "values/rocky.yaml:1:1: CG501", "unknown release 'rocky' (known: newton, ocata, pike, queens, 2025.1)", release="rocky"),
     Case("site overlay not found", {}, "missing-site.yaml:1:1: CG502", "overlay file not found", extra=("--overlay", "missing-site.yaml")),
 ]
