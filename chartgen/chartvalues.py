@@ -83,6 +83,13 @@ def _global_params(umbrella: Umbrella, replicas: dict[str, int]) -> list[Param]:
         Param(("global", "testImage"), {key: value for key, value in settings["testImage"].items() if key != "source"}, _image_schema(),
               f"OpenStack client image of the helm test pods. Default from: {settings['testImage']['source']}", "Global"),
     ]
+    if "priorityClasses" in settings:
+        params.append(Param(("global", "priorityClasses"), settings["priorityClasses"],
+                            {"type": "object", "additionalProperties": False, "required": ["create", "quorum", "nodeAgent"],
+                             "properties": {"create": {"type": "boolean", "description": "The umbrella creates both PriorityClasses."},
+                                            "quorum": {"type": "string", "minLength": 1, "description": "PriorityClass of quorum members."},
+                                            "nodeAgent": {"type": "string", "minLength": 1, "description": "PriorityClass of node agents (DaemonSets)."}}},
+                            "PriorityClasses of quorum members and node agents; create: false uses existing ones.", "Global"))
     for role, label in sorted(settings["nodeRoles"].items()):
         params.append(Param(("global", "nodeRoles", role), label,
                             {"type": "object", "additionalProperties": False, "required": ["key", "value"],
@@ -108,12 +115,14 @@ def _image_schema() -> dict[str, Any]:
     return {"type": "object", "additionalProperties": False, "required": ["repository", "tag"],
             "properties": {"repository": {"type": "string", "minLength": 1, "description": "Registry and repository."},
                            "tag": {"type": "string", "minLength": 1, "description": "Image tag."},
-                           "pullPolicy": {"enum": ["Always", "IfNotPresent", "Never"], "description": "When the kubelet pulls the image."}}}
+                           "pullPolicy": {"enum": ["Always", "IfNotPresent", "Never"], "description": "When the kubelet pulls the image."},
+                           "digest": {"type": "string", "pattern": "^(sha256:[0-9a-f]{64})?$",
+                                      "description": "sha256:... of the tag's image; set: the pod runs repository@digest (the tag is then documentation)."}}}
 
 
 def _image_params(service: Service) -> list[Param]:
     return [
-        Param(("images", image.key), {"repository": image.repository, "tag": image.tag, "pullPolicy": image.pull_policy},
+        Param(("images", image.key), {"repository": image.repository, "tag": image.tag, "pullPolicy": image.pull_policy} | ({"digest": image.digest} if image.digest else {}),
               _image_schema(), f"{_sentence(image.description or _image_users(service, image.key))} Default from: {image.source}", "Images")
         for image in service.images
     ]
@@ -176,6 +185,10 @@ def _component_params(workload: Workload) -> list[Param]:
                                                                "description": _sentence(port.description or f"NodePort of the {port.name} port ({port.port})")}
                                             for port in published}},
                             "NodePort of each published port.", section))
+    if published and workload.service_type in ("ClusterIP", "NodePort"):
+        params.append(Param((key, "serviceType"), workload.service_type,
+                            {"enum": ["ClusterIP", "NodePort"], "description": "ClusterIP: reachable in the cluster only; NodePort: also on nodePorts of every node."},
+                            "Service type: ClusterIP (in the cluster only) or NodePort (also on nodePorts of every node).", section))
     for name, probe in workload.probes:
         timing = dict(_default_timing(name)) | dict(probe.timing)
         params.append(Param((key, "probes", name), timing,

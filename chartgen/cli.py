@@ -346,9 +346,11 @@ def explain(dotted_path: str, release: str, overlays: tuple[str, ...], output_fo
 @_guarded
 def lint(release: str, all_releases: bool, overlays: tuple[str, ...], chart: str | None) -> None:
     """Build and verify with the real tools: helm lint --strict (Helm 3 and 4), helm template with
-    every ci values file, kubeconform -strict per Kubernetes version, ct lint, and every rendered
-    config file through the real program its blueprint's `check` names (haproxy -c, apache2 -t,
-    mariadbd, RabbitMQ's config loading, py_compile, sh -n, oslo-config-validator). Exit 1 on failure.
+    every ci values file, kubeconform -strict per Kubernetes version, ct lint, the security gate
+    (kube-linter, kube-score and Polaris; a finding not in security/scanner-allow-list.yaml fails),
+    and every rendered config file through the real program its blueprint's `check` names
+    (haproxy -c, apache2 -t, mariadbd, RabbitMQ's config loading, py_compile, sh -n,
+    oslo-config-validator). Exit 1 on failure.
 
     \b
     Example:

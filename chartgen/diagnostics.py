@@ -52,6 +52,7 @@ CODES: dict[str, str] = {
     "CG415": "WSGI script outside every directory its Apache virtual host grants",
     "CG416": "image in a Kolla registry not in its release's recorded image scheme (release.images)",
     "CG417": "upgrade job names an unknown service, job or component, or one it cannot use",
+    "CG418": "liveness probe checks a dependency (a dependency's outage would restart the pod)",
     # command line and configuration
     "CG501": "unknown release",
     "CG502": "input file or folder not found",

@@ -119,7 +119,8 @@ class Image:
     tag: str
     pull_policy: str
     source: str
-    description: str = ""  # blueprint's one-line description; empty: the docs generate one
+    description: str = ""
+    digest: str = ""  # sha256:...; empty: the tag alone (kolla re-publishes branch tags)  # blueprint's one-line description; empty: the docs generate one
     values_path: str = ""  # where the chart reads it; empty: .Values.images.<key>
     facts: ImageFacts | None = None  # None: none recorded, or recorded for another repository/tag
 
@@ -248,6 +249,7 @@ class Security:
     host_network: bool
     capabilities: tuple[str, ...]
     writable_paths: tuple[str, ...]
+    scratch_size_limit: str  # sizeLimit of each writable-path emptyDir
     host_paths: tuple[tuple[str, str, str, bool, str], ...]  # (key, path, mountPath, readOnly, type)
 
 

@@ -79,7 +79,8 @@ def volumes(s: Service, w: Workload) -> list[Volume]:
         found.append(Volume("rendered-config", "emptyDir:\n  medium: Memory\n  sizeLimit: 16Mi"))
     if w.persistence and w.kind == "Deployment":
         found.append(Volume("data", "persistentVolumeClaim:\n  claimName: {{ $name }}-data"))
-    found += [Volume(f"writable-{index}", "emptyDir: {}") for index, _ in enumerate(w.security.writable_paths)]
+    scratch = f"emptyDir:\n  sizeLimit: {w.security.scratch_size_limit}"
+    found += [Volume(f"writable-{index}", scratch) for index, _ in enumerate(w.security.writable_paths)]
     found += [
         Volume(f"host-{kebab(key)}", f"hostPath:\n  path: {path}\n  type: {kind}")
         for key, path, _, _, kind in w.security.host_paths
@@ -170,6 +171,7 @@ def render_umbrella(umbrella: Umbrella, cache: RenderCache | None = None) -> dic
     )
     files["README.md"] = _render("chart/umbrella-README.md.j2", umbrella=umbrella, services=services, values_table=readme_table(params))
     files["templates/NOTES.txt"] = _render("chart/umbrella-NOTES.txt.j2", services=services)
+    files["templates/priorityclasses.yaml"] = _render("chart/umbrella-priorityclasses.yaml.j2")
     files[".helmignore"] = HELMIGNORE
     files["ci/default-values.yaml"] = "# chart-testing: the compiled defaults.\n{}\n"
     scaled = {"global": {"replicas": {name: 5 for name in _member_services(umbrella)}}}

@@ -55,6 +55,11 @@ from chartgen.model import (
 # What an upgrade job takes from the job or component it runs in: its pod, not its command or steps.
 _UPGRADE_POD_KEYS = ("image", "env", "fieldEnv", "secretEnv", "configFiles", "waitFor", "resources", "nodeRole", "security")
 _PROBE_TIMING = ("initialDelaySeconds", "periodSeconds", "timeoutSeconds", "failureThreshold")
+# Every container gets an ephemeral-storage request and limit unless its blueprint sets one: the
+# kubelet then evicts a pod whose logs and scratch space run away instead of filling the node's disk.
+# The limit covers a few writable-path emptyDirs (SCRATCH_SIZE_LIMIT each) and the container's logs.
+EPHEMERAL_STORAGE = {"requests": "64Mi", "limits": "2Gi"}
+SCRATCH_SIZE_LIMIT = "1Gi"  # default sizeLimit of a writable-path emptyDir (security.scratchSizeLimit)
 
 
 class _Resolver:
@@ -209,7 +214,7 @@ class _Resolver:
     def image(self, key: str, spec: dict[str, Any], path: Path) -> Image:
         facts = image_facts(self.merged, path, spec, self.at(path + ("facts", "from")))
         return Image(ValuesKey(key), spec["repository"], spec["tag"], spec.get("pullPolicy", "IfNotPresent"), spec["source"],
-                     spec.get("description", ""), facts=facts)
+                     spec.get("description", ""), digest=spec.get("digest", ""), facts=facts)
 
     # --- config files ----------------------------------------------------------------------------
     def config_file(self, key: str, spec: dict[str, Any], scope: Scope, path: Path) -> ConfigFile:
@@ -278,7 +283,7 @@ class _Resolver:
             render_env=envs.render,
             config_mounts=mounts,
             waits=self.waits(spec, scope, path),
-            resources=spec["resources"],
+            resources=with_ephemeral_storage(spec["resources"]),
             security=self.security(spec.get("security", {})),
             node_role=spec["nodeRole"],
         )
@@ -309,7 +314,7 @@ class _Resolver:
                 for name, port in sorted(spec.get("ports", {}).items(), key=lambda item: item[1]["port"])
             ),
             service_type=service_type(spec),
-            probes=tuple((name, self.probe(probe, spec, path + ("probes", name))) for name, probe in sorted(spec["probes"].items())),
+            probes=tuple((name, self.probe(probe, spec, scope, path + ("probes", name))) for name, probe in sorted(spec["probes"].items())),
             anti_affinity=spec.get("antiAffinity", "preferred"),
             persistence=self.persistence(spec.get("persistence")),
             termination_grace_seconds=spec.get("terminationGracePeriodSeconds"),
@@ -405,16 +410,19 @@ class _Resolver:
             host_network=spec.get("hostNetwork", False),
             capabilities=tuple(spec.get("capabilities", [])),
             writable_paths=tuple(spec.get("writablePaths", [])),
+            scratch_size_limit=spec.get("scratchSizeLimit", SCRATCH_SIZE_LIMIT),
             host_paths=tuple(
                 (key, value["path"], value["mountPath"], value.get("readOnly", True), value.get("type", "Directory"))
                 for key, value in sorted(spec.get("hostPaths", {}).items())
             ),
         )
 
-    def probe(self, spec: dict[str, Any], component: dict[str, Any], path: Path) -> Probe:
+    def probe(self, spec: dict[str, Any], component: dict[str, Any], scope: Scope, path: Path) -> Probe:
         timing = tuple((name, spec[name]) for name in _PROBE_TIMING if name in spec)
         if "exec" in spec:
             return Probe("exec", command=tuple(spec["exec"]), timing=timing)
+        if "connectedTo" in spec:
+            return Probe("exec", command=self.connected_to(spec["connectedTo"], scope, path + ("connectedTo",)), timing=timing)
         ports = component.get("ports", {})
         port = spec["tcpSocket"] if "tcpSocket" in spec else spec["httpGet"]["port"]
         if port not in ports:
@@ -424,11 +432,33 @@ class _Resolver:
         http = spec["httpGet"]
         return Probe("httpGet", port=port, path=http.get("path", "/"), scheme=http.get("scheme", "HTTP"), timing=timing)
 
+    def connected_to(self, target: str, scope: Scope, path: Path) -> tuple[str, ...]:
+        """The exec command of a `connectedTo` probe: an ESTABLISHED (state 01) socket whose remote
+        port, in hex, is the dependency's port or Service port, in the pod's /proc/net/tcp{,6} (no
+        program beyond sh and grep, and no new connection to the dependency)."""
+        service, component_key, port_name = target.split(".")
+        report = self.at(path)
+        component = scope.component(service, component_key, lambda message: report(f"connectedTo {target!r}: {message}"))
+        port = (component or {}).get("ports", {}).get(port_name)
+        if component is not None and port is None:
+            report(f"connectedTo {target!r}: {service}.{component_key} has no port {port_name!r}")
+        numbers = sorted({port["port"], port.get("servicePort", port["port"])}) if port else [0]
+        remote = "|".join(f"{number:04X}" for number in numbers)
+        return ("/bin/sh", "-c", f"grep -qE '^ *[0-9]+: [0-9A-F]+:[0-9A-F]{{4}} [0-9A-F]+:({remote}) 01 ' /proc/net/tcp /proc/net/tcp6")
+
     @staticmethod
     def persistence(spec: dict[str, Any] | None) -> Persistence | None:
         if spec is None:
             return None
         return Persistence(spec["mountPath"], spec["size"], tuple(spec.get("accessModes", ["ReadWriteOnce"])), spec.get("storageClass"))
+
+
+def with_ephemeral_storage(resources: dict[str, Any]) -> dict[str, Any]:
+    """The blueprint's resources, with EPHEMERAL_STORAGE filled in where it names none."""
+    filled = {section: dict(resources.get(section, {})) for section in ("requests", "limits") if section in resources or section in EPHEMERAL_STORAGE}
+    for section, quantity in EPHEMERAL_STORAGE.items():
+        filled[section].setdefault("ephemeral-storage", quantity)
+    return filled
 
 
 def _file_text(spec: dict[str, Any], config: ConfigFile) -> str:

@@ -2,8 +2,9 @@
 
 helm lint --strict (Helm 3 and Helm 4), helm template with every ci values file (the umbrella's,
 and each subchart's placed under its service key), kubeconform -strict on every rendering against
-each Kubernetes version of tools/versions.env, chart-testing's `ct lint`, and every rendered config
-file through the real program its blueprint names (chartgen/configcheck/).
+each Kubernetes version of tools/versions.env, chart-testing's `ct lint`, the security gate (kube-linter,
+kube-score and Polaris, chartgen/scanners.py), and every rendered config file through the real
+program its blueprint names (chartgen/configcheck/).
 """
 
 from __future__ import annotations
@@ -142,6 +143,7 @@ def lint_chart(chart: Path, project: Path, tools: Tools | None = None, config: C
             result, summary = _run(f"kubeconform -strict {version} ({len(rendered)} renderings)", command, env)
             checks.append(Check(result.name, result.ok, result.seconds, (result.output + "\n" + summary).strip()))
         checks.append(_ct_lint(chart, tools, env))
+    checks += security_checks(chart, project, tools, env)
     if config is not None:
         checks += config_checks(chart, helms["helm4"], env, tools, config)
     return checks
@@ -204,6 +206,31 @@ def _kind_check(kind: "KindReport") -> Check:
 
 def _where(result: "Result") -> str:
     return result.file.label + (f" ({result.where})" if result.where else "")
+
+
+def security_checks(chart: Path, project: Path, tools: Tools, env: dict[str, str]) -> list[Check]:
+    """kube-linter, kube-score and Polaris on the rendering with every subchart enabled: one line per
+    tool; a finding not in the allow-list fails it."""
+    from chartgen import scanners
+
+    rendered, manifest = render_every_subchart(chart, tools.binary("helm4"), env)
+    if not rendered.ok:
+        return [Check(f"security: {rendered.name}", False, rendered.seconds, rendered.output)]
+    try:
+        rules = scanners.load_allow_list(project / scanners.ALLOW_LIST)
+    except scanners.AllowListError as error:
+        return [Check("security: allow-list", False, 0.0, str(error))]
+    with tempfile.TemporaryDirectory(prefix="chartgen-scan-") as scratch:
+        path = Path(scratch) / "manifest.yaml"
+        path.write_text(manifest, encoding="utf-8")
+        runs = scanners.scan(path, tools.binary, env)
+    checks = []
+    for run in runs:
+        verdict = scanners.judge(run.findings, rules)
+        name = f"security: {run.tool}: {len(run.findings)} findings, {len(verdict.allowed)} allowed ({scanners.ALLOW_LIST})"
+        output = run.error or "\n".join(f"{f.object}: {f.tool} {f.check}: {f.message}" for f in verdict.refused)
+        checks.append(Check(name, not run.error and not verdict.refused, run.seconds, output))
+    return checks
 
 
 def _ct_lint(chart: Path, tools: Tools, env: dict[str, str]) -> Check:

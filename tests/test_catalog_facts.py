@@ -84,12 +84,18 @@ def test_node_roles_as_in_the_seed(scratch: str, release: str) -> None:
 
 
 @pytest.mark.parametrize("release", RELEASES)
-def test_node_ports_as_in_the_seed(scratch: str, release: str) -> None:
+def test_node_ports_as_in_the_seed_only_when_asked(scratch: str, release: str) -> None:
+    def node_ports(docs: list[dict]) -> set[tuple[str, int]]:
+        return {(d["metadata"]["name"], p["nodePort"]) for d in docs if d["kind"] == "Service" for p in d["spec"]["ports"] if "nodePort" in p}
+
+    # plain HTTP dashboards and consoles stay in the cluster unless the deployer publishes them
     docs = objects(built(release, scratch))
-    node_ports = {(d["metadata"]["name"], p["nodePort"]) for d in docs if d["kind"] == "Service"
-                  for p in d["spec"]["ports"] if "nodePort" in p}
-    assert ("oaas-horizon-server", 30080) in node_ports or any(port == 30080 and "horizon" in name for name, port in node_ports)
-    assert any(port == 30068 and "novncproxy" in name for name, port in node_ports)
+    assert not node_ports(docs)
+    assert {d["spec"].get("type", "ClusterIP") for d in docs if d["kind"] == "Service"} == {"ClusterIP"}
+    docs = objects(built(release, scratch), "--set", "horizon.server.serviceType=NodePort", "--set", "nova.novncproxy.serviceType=NodePort")
+    published = node_ports(docs)
+    assert ("oaas-horizon-server", 30080) in published or any(port == 30080 and "horizon" in name for name, port in published)
+    assert any(port == 30068 and "novncproxy" in name for name, port in published)
 
 
 @pytest.mark.parametrize("release", RELEASES)

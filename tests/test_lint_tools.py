@@ -1,5 +1,5 @@
 """Every release's chart passes the real verification tools (helm lint 3 and 4, helm template with
-every ci values file, kubeconform -strict on three Kubernetes minors, ct lint)."""
+every ci values file, kubeconform -strict on three Kubernetes minors, ct lint, the security gate)."""
 
 import re
 
@@ -16,7 +16,8 @@ def test_lint_release(release: str) -> None:
     assert result.code == 0, result.stdout + result.stderr
     passed, total = map(int, re.search(r"(\d+) of (\d+) checks passed", result.stdout).groups())
     assert passed == total >= 20
-    for tool in ("helm3 lint --strict", "helm4 lint --strict", "kubeconform -strict 1.32.0", "kubeconform -strict 1.34.0", "ct lint"):
+    for tool in ("helm3 lint --strict", "helm4 lint --strict", "kubeconform -strict 1.32.0", "kubeconform -strict 1.34.0", "ct lint",
+                 "security: kube-linter", "security: kube-score", "security: polaris"):
         assert re.search(rf"^ok +{release} +{re.escape(tool)}", result.stdout, re.M), f"{tool} did not run"
 
 

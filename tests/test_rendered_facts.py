@@ -364,3 +364,71 @@ def test_main_containers_keep_no_secret_only_render_config_needs(scratch: str) -
     assert compute["securityContext"]["privileged"] and secret_vars(compute) == set()
     galera = find(docs, "StatefulSet", "oaas-galera-server")["spec"]["template"]["spec"]["containers"][0]
     assert secret_vars(galera) == {"MYSQL_PWD"}  # readsSecretEnv: the probes' mysql client reads it
+
+
+def pod_spec_containers(spec: dict) -> list[dict]:
+    return spec.get("initContainers", []) + spec["containers"]
+
+
+def pod_specs_with_tests(docs: list[dict]) -> list[tuple[str, dict]]:
+    return pod_specs(docs) + [(f"Pod/{d['metadata']['name']}", d["spec"]) for d in docs if d["kind"] == "Pod"]
+
+
+@pytest.mark.parametrize("release", RELEASES)
+def test_scratch_space_is_bounded_everywhere(scratch: str, release: str) -> None:
+    """Every container requests and limits ephemeral storage, every disk emptyDir has a sizeLimit:
+    a runaway log or scratch file gets its pod evicted instead of filling the node's disk."""
+    docs = objects(built(release, scratch))
+    unbounded = [f"{where} {c['name']}" for where, spec in pod_specs_with_tests(docs) for c in pod_spec_containers(spec)
+                 if not {"requests", "limits"} <= {section for section, quantities in c["resources"].items() if "ephemeral-storage" in quantities}]
+    assert not unbounded
+    volumes = [(where, volume) for where, spec in pod_specs_with_tests(docs) for volume in spec.get("volumes", []) if "emptyDir" in volume]
+    assert len(volumes) > 100
+    assert not [f"{where} {volume['name']}" for where, volume in volumes if not volume["emptyDir"].get("sizeLimit")]
+
+
+@pytest.mark.parametrize("release", RELEASES)
+def test_quorum_members_and_node_agents_have_their_priority_class(scratch: str, release: str) -> None:
+    docs = objects(built(release, scratch))
+    classes = {d["metadata"]["name"]: d["value"] for d in docs if d["kind"] == "PriorityClass"}
+    assert classes == {"oaas-quorum": 1000000, "oaas-node-agent": 900000}
+    priority = {f"{d['kind']}/{d['metadata']['name']}": d["spec"]["template"]["spec"].get("priorityClassName") for d in workloads(docs)}
+    quorum = {f"StatefulSet/oaas-{name}-server" for name in ("galera", "rabbitmq", "etcd", "zookeeper")}
+    assert quorum <= set(priority)
+    quorum |= {"StatefulSet/oaas-mongodb-server"} & set(priority)  # mongodb: the releases that still have it
+    agents = {name for name in priority if name.startswith("DaemonSet/")}
+    assert len(agents) >= 5
+    assert {name: cls for name, cls in priority.items() if cls} == {name: "oaas-quorum" for name in quorum} | {name: "oaas-node-agent" for name in agents}
+    shared = objects(built(release, scratch), "--set", "global.priorityClasses.create=false")
+    assert not [d for d in shared if d["kind"] == "PriorityClass"]
+
+
+@pytest.mark.parametrize("release", RELEASES)
+def test_pdbs_let_a_drain_evict_pods_that_are_not_ready(scratch: str, release: str) -> None:
+    pdbs = [d for d in objects(built(release, scratch)) if d["kind"] == "PodDisruptionBudget"]
+    assert len(pdbs) > 10 and {d["spec"].get("unhealthyPodEvictionPolicy") for d in pdbs} == {"AlwaysAllow"}
+
+
+@pytest.mark.parametrize("release", RELEASES)
+def test_no_liveness_probe_checks_a_dependency(scratch: str, release: str) -> None:
+    """The AMQP consumers are ready while connected to RabbitMQ (an ESTABLISHED socket to 5672,
+    0x1628) but alive while their process runs: a broker outage must not restart them."""
+    docs = objects(built(release, scratch))
+    ready, alive = set(), set()
+    for where, spec in pod_specs(docs):
+        for container in spec["containers"]:
+            if "1628" in str(container.get("readinessProbe", "")):
+                ready.add(where)
+            if "1628" in str(container.get("livenessProbe", "")):
+                alive.add(where)
+    assert "Deployment/oaas-nova-conductor" in ready and "Deployment/oaas-cinder-scheduler" in ready
+    assert not alive
+
+
+def test_an_image_digest_pins_the_build(scratch: str) -> None:
+    digest = "sha256:" + "ab" * 32
+    docs = objects(built("queens", scratch), "--set", f"keystone.images.keystone.digest={digest}")
+    main = find(docs, "Deployment", "oaas-keystone-api")["spec"]["template"]["spec"]["containers"][0]
+    assert main["image"] == f"docker.io/kolla/ubuntu-binary-keystone@{digest}"
+    result = template(built("queens", scratch), "--set", "keystone.images.keystone.digest=latest")
+    assert result.returncode != 0 and "digest" in result.stderr

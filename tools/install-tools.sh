@@ -88,7 +88,7 @@ mkdir -p "$BIN" "$STAMPS" "$STAGING" "$LOGS"
 
 # Bump a tool's revision when its install logic changes, so that existing
 # installs are redone once.
-HELM_REV=1 CT_REV=1 KUBECONFORM_REV=1 PY_REV=1 SCHEMAS_REV=2 CONFIG_CHECK_REV=1
+HELM_REV=1 CT_REV=1 KUBECONFORM_REV=1 PY_REV=1 SCHEMAS_REV=2 CONFIG_CHECK_REV=1 SCANNER_REV=1
 
 HELM4_LDFLAGS="-s -w -X helm.sh/helm/v4/internal/version.version=$HELM4_VERSION"
 # Without the k8sVersion flags Helm 3 assumes Kubernetes 1.20 for
@@ -102,6 +102,9 @@ HELM3_LDFLAGS+=" -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=$HELM3_KUBE_M
 # `kubeconform -v` print their version instead of "unreleased"/"development".
 CT_LDFLAGS="-s -w -X github.com/helm/chart-testing/v3/ct/cmd.Version=$CT_VERSION"
 KUBECONFORM_LDFLAGS="-s -w -X main.version=$KUBECONFORM_VERSION"
+KUBE_SCORE_LDFLAGS="-s -w -X main.version=$KUBE_SCORE_VERSION"
+KUBE_LINTER_LDFLAGS="-s -w -X golang.stackrox.io/kube-linter/internal/version.version=$KUBE_LINTER_VERSION"
+POLARIS_LDFLAGS="-s -w -X main.Version=$POLARIS_VERSION"
 
 # One writer at a time (tests may call this script concurrently).
 if command -v flock >/dev/null 2>&1; then
@@ -329,6 +332,59 @@ install_kubeconform() {
   "$stage/kubeconform" -v >/dev/null || die "kubeconform: built binary does not run"
   mv -f "$stage/kubeconform" "$BIN/kubeconform"
   rm -rf "$stage"
+}
+
+# ---------------------------------------------------------------- security scanners
+
+install_kube_score() {
+  local stage
+  stage=$(fresh_stage kube-score)
+  go_install kube-score "$stage" "$KUBE_SCORE_LDFLAGS" github.com/zegl/kube-score \
+    github.com/zegl/kube-score/cmd/kube-score "$KUBE_SCORE_VERSION" ||
+    die "kube-score: go install failed (log: $LOGS/kube-score.log)"
+  "$stage/kube-score" version >/dev/null || die "kube-score: built binary does not run"
+  mv -f "$stage/kube-score" "$BIN/kube-score"
+  rm -rf "$stage"
+}
+
+# wrapper_build NAME MODULE VERSION FETCH_AS PACKAGE LDFLAGS: build PACKAGE of MODULE@VERSION from a
+# throw-away wrapper module that requires it (fetched by the path FETCH_AS when that differs), like
+# `go install PACKAGE@VERSION` would: every other module's version comes from MODULE's own go.mod
+# (-mod=mod fills go.sum). Used where `go install` cannot: it asks the proxy for the module's
+# version list, which the proxy here refuses for these two.
+wrapper_build() {
+  local name=$1 module=$2 version=$3 fetch_as=$4 package=$5 ldflags=$6 stage log="$LOGS/$1.log"
+  stage=$(fresh_stage "$name")
+  mkdir -p "$stage/wrapper"
+  {
+    printf 'module chartgen.invalid/%s-build\n\ngo 1.26\n\nrequire %s %s\n' "$name" "$module" "$version"
+    [[ $fetch_as == "$module" ]] || printf '\nreplace %s => %s %s\n' "$module" "$fetch_as" "$version"
+  } >"$stage/wrapper/go.mod"
+  if ! (cd "$stage/wrapper" &&
+    CGO_ENABLED=0 go build -mod=mod -trimpath -ldflags "$ldflags" -o "$stage/$name" "$package") >"$log" 2>&1; then
+    tail -n 20 "$log" >&2
+    die "$name: build failed (log: $log)"
+  fi
+  "$stage/$name" version >/dev/null || die "$name: built binary does not run"
+  mv -f "$stage/$name" "$BIN/$name"
+  rm -rf "$stage"
+}
+
+# kube-linter: fetched as github.com/stackrox/kube-linter (see versions.env).
+install_kube_linter() {
+  wrapper_build kube-linter golang.stackrox.io/kube-linter "$KUBE_LINTER_VERSION" github.com/stackrox/kube-linter \
+    golang.stackrox.io/kube-linter/cmd/kube-linter "$KUBE_LINTER_LDFLAGS"
+}
+
+# Polaris: its pseudo-version is not in the checksum database the proxy here mirrors (404), so the
+# download is checked against the module hash recorded in versions.env instead.
+install_polaris() {
+  local ziphash have=""
+  GONOSUMDB=github.com/fairwindsops/polaris wrapper_build polaris github.com/fairwindsops/polaris \
+    "$POLARIS_GO_VERSION" github.com/fairwindsops/polaris github.com/fairwindsops/polaris "$POLARIS_LDFLAGS"
+  ziphash="$(go env GOMODCACHE)/cache/download/github.com/fairwindsops/polaris/@v/$POLARIS_GO_VERSION.ziphash"
+  [[ -f $ziphash ]] && have=$(<"$ziphash")
+  [[ $have == "$POLARIS_GO_SUM" ]] || { rm -f "$BIN/polaris"; die "polaris: module hash '$have', expected $POLARIS_GO_SUM"; }
 }
 
 # ---------------------------------------------------------------- schemas
@@ -603,6 +659,12 @@ ensure_tool yamale "$YAMALE_VERSION" "rev=$PY_REV $YAMALE_VERSION ${PY_DEPS[*]} 
   install_yamale "$BIN/yamale" "$PYENV/bin/python"
 ensure_tool kubeconform "$KUBECONFORM_VERSION" "rev=$KUBECONFORM_REV $KUBECONFORM_VERSION ldflags=$KUBECONFORM_LDFLAGS" \
   install_kubeconform "$BIN/kubeconform"
+ensure_tool kube-score "$KUBE_SCORE_VERSION" "rev=$SCANNER_REV $KUBE_SCORE_VERSION ldflags=$KUBE_SCORE_LDFLAGS" \
+  install_kube_score "$BIN/kube-score"
+ensure_tool kube-linter "$KUBE_LINTER_VERSION" "rev=$SCANNER_REV $KUBE_LINTER_VERSION ldflags=$KUBE_LINTER_LDFLAGS" \
+  install_kube_linter "$BIN/kube-linter"
+ensure_tool polaris "$POLARIS_VERSION" "rev=$SCANNER_REV $POLARIS_GO_VERSION ldflags=$POLARIS_LDFLAGS" \
+  install_polaris "$BIN/polaris"
 # Listed after kubeconform: its install self-tests the schemas with it.
 schema_files=("$SCHEMAS/LOCATION")
 for v in $KUBE_SCHEMA_VERSIONS; do

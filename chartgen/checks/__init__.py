@@ -13,6 +13,7 @@ from chartgen.checks import (
     disabled_dependency,
     feature_version,
     image_scheme,
+    liveness_dependency,
     member_components,
     missing_binary,
     name_too_long,
@@ -42,6 +43,7 @@ REGISTRY: dict[str, ModuleType] = {
     unknown_user.CODE: unknown_user,
     wsgi_grant.CODE: wsgi_grant,
     image_scheme.CODE: image_scheme,
+    liveness_dependency.CODE: liveness_dependency,
 }
 
 

@@ -1,10 +1,15 @@
 {{- /*
-oaas-lib.pods.image: "repository:tag" of an image entry of values.
+oaas-lib.pods.image: "repository:tag" of an image entry of values, or "repository@sha256:..." when it
+has a digest (a tag can be re-published; a digest names one build).
 Usage: image: {{ include "oaas-lib.pods.image" .Values.images.keystone }}
-Params: the image map {repository, tag}
+Params: the image map {repository, tag, digest (optional)}
 */ -}}
 {{- define "oaas-lib.pods.image" -}}
+{{- if .digest -}}
+{{- printf "%s@%s" .repository .digest | quote -}}
+{{- else -}}
 {{- printf "%s:%s" .repository .tag | quote -}}
+{{- end -}}
 {{- end -}}
 
 {{- /*
@@ -81,8 +86,8 @@ Params: context (root context, required); label (string, required); host (string
       done
       echo "{{ .label }} ({{ .host }}:{{ .port }}) is up"
   resources:
-    requests: {cpu: 10m, memory: 16Mi}
-    limits: {cpu: 100m, memory: 32Mi}
+    requests: {cpu: 10m, memory: 16Mi, ephemeral-storage: 8Mi}
+    limits: {cpu: 100m, memory: 32Mi, ephemeral-storage: 32Mi}
   securityContext:
     {{- include "oaas-lib.pods.restrictedSecurity" . | nindent 4 }}
 {{- end -}}
