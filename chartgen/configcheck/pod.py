@@ -90,7 +90,11 @@ def parse(manifest: str, namespace: str) -> Rendering:
              for name, doc in sorted(maps.items()) for key, text in sorted((doc.get("data") or {}).items())}
     lookups = _Lookups(secrets, {name: doc.get("data") or {} for name, doc in maps.items()}, namespace)
     containers = [container for doc in documents if doc.get("kind") in POD_KINDS for container in _containers(doc, files, lookups)]
-    return Rendering(tuple(files.values()), tuple(containers), tuple(_hosts(documents, namespace)))
+    # A hook's ConfigMap (the pre-upgrade copy of a service's files) repeats the ConfigMap it copies,
+    # which is checked: its files count only where a hook Job mounts them.
+    hooks = {name for name, doc in maps.items() if "helm.sh/hook" in (doc["metadata"].get("annotations") or {})}
+    checked = tuple(file for (name, _), file in files.items() if name not in hooks)
+    return Rendering(checked, tuple(containers), tuple(_hosts(documents, namespace)))
 
 
 @dataclass(frozen=True, slots=True)
