@@ -52,7 +52,7 @@ def service_params(service: Service, umbrella: Umbrella) -> list[Param]:
     params += _image_params(service)
     params += [
         Param(("secrets", secret.key), "", {"type": "string"},
-              f"{secret.description}. Empty: generated at install ({secret.format}) and kept across upgrades.", "Secrets")
+              f"{secret.description}. Empty: generated once in the cluster by the secrets Job ({secret.format}); a value set here replaces the stored one.", "Secrets")
         for secret in service.secrets
     ]
     for config in service.config_files:

@@ -216,7 +216,7 @@ def render_service(service: Service, umbrella: Umbrella, root: str) -> dict[str,
     if service.config_files:
         files[f"{root}/templates/configmap.yaml"] = _render("archetypes/configmap.yaml.j2", s=service)
     if service.secrets:
-        files[f"{root}/templates/secret.yaml"] = _render("archetypes/secret.yaml.j2", s=service)
+        files.update(_secret_generator(service, f"{root}/templates/secrets"))
     for w in service.components:
         folder = f"{root}/templates/{w.name}"
         files[f"{folder}/{w.kind.lower()}.yaml"] = _render(w.template, s=service, w=w)
@@ -233,6 +233,22 @@ def render_service(service: Service, umbrella: Umbrella, root: str) -> dict[str,
     if any(c.members for c in service.components):
         files[f"{root}/ci/scaled-values.yaml"] = "# chart-testing: the member component scaled to 5.\n" + yaml_text({"global": {"replicas": {service.name: 5}}})
     return files
+
+
+# Each object of a service's secrets Job, by file: (library helper, what it is).
+SECRET_GENERATOR = {
+    "serviceaccount.yaml": ("serviceAccount", "ServiceAccount of the secrets Job"),
+    "role.yaml": ("role", "Role of the secrets Job: its own Secret by name"),
+    "rolebinding.yaml": ("roleBinding", "RoleBinding of the secrets Job"),
+    "job.yaml": ("job", "the secrets Job, creating the generated credentials once"),
+    "overrides.yaml": ("overrides", "the deployer's secrets.<key> values, copied by the secrets Job"),
+}
+
+
+def _secret_generator(service: Service, folder: str) -> dict[str, str]:
+    keys = " ".join(f"{secret.key}:{secret.format}:{secret.length}" for secret in service.secrets)
+    return {f"{folder}/{file}": _render("archetypes/secret.yaml.j2", s=service, helper=helper, doc=doc, keys=keys)
+            for file, (helper, doc) in SECRET_GENERATOR.items()}
 
 
 def _chart_yaml(name: str, description: str, app_version: str, images: list, dependencies: list | None = None, kind: str = "application") -> str:

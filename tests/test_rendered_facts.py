@@ -143,11 +143,45 @@ def test_secrets_never_reach_config_or_the_manifest_outside_secrets(scratch: str
                     assert "secretKeyRef" in env.get("valueFrom", {}), env
 
 
-def test_generated_secrets_are_random_not_literal(scratch: str) -> None:
-    first = find(objects(built("queens", scratch)), "Secret", "oaas-keystone")["data"]
-    second = find(objects(built("queens", scratch)), "Secret", "oaas-keystone")["data"]
-    assert set(first) == {"adminPassword", "dbPassword", "messagingPassword", "fernetKey0", "fernetKey1", "credentialKey0", "credentialKey1"}
-    assert all(first[key] != second[key] for key in first)  # no lookup outside a cluster: fresh each time
+@pytest.mark.parametrize("major", [3, 4])
+@pytest.mark.parametrize("release", RELEASES)
+def test_same_chart_and_values_render_the_same_bytes(scratch: str, release: str, major: int) -> None:
+    """Argo CD renders with `helm template` (no lookup): a random value there would rotate it on every sync."""
+    chart = built(release, scratch)
+    first, second = template(chart, major=major), template(chart, major=major)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout == second.stdout
+    assert not [d for d in objects(chart, major=major) if d["kind"] == "Secret"]  # the cluster makes them, once
+
+
+def test_generated_secrets_are_made_by_a_job_with_a_narrow_role(scratch: str) -> None:
+    docs = objects(built("queens", scratch), "--namespace", "openstack")
+    job = next(d for d in docs if d["kind"] == "Job" and d["metadata"]["name"].startswith("oaas-keystone-secrets-"))
+    spec = job["spec"]["template"]["spec"]
+    container = spec["containers"][0]
+    env = {item["name"]: item["value"] for item in container["env"]}
+    assert env["SECRET_NAME"] == "oaas-keystone" and "OVERRIDES_NAME" not in env
+    assert set(env["SECRET_KEYS"].split()) == {"adminPassword:alphanumeric:32", "dbPassword:alphanumeric:32", "messagingPassword:alphanumeric:32",
+                                              "fernetKey0:fernet:32", "fernetKey1:fernet:32", "credentialKey0:fernet:32", "credentialKey1:fernet:32"}
+    assert container["image"] == find(docs, "Pod", "oaas-keystone-test-api")["spec"]["containers"][0]["image"]  # the chart's own image
+    assert spec["serviceAccountName"] == "oaas-keystone-secrets" and spec["automountServiceAccountToken"] is True
+    role = find(docs, "Role", "oaas-keystone-secrets")
+    named = {(verb, name) for rule in role["rules"] for verb in rule["verbs"] for name in rule.get("resourceNames", ["*"])}
+    assert named == {("get", "oaas-keystone"), ("patch", "oaas-keystone"), ("get", "oaas-keystone-overrides"), ("create", "*")}
+    assert all(rule["resources"] == ["secrets"] and rule["apiGroups"] == [""] for rule in role["rules"])
+    binding = find(docs, "RoleBinding", "oaas-keystone-secrets")
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "oaas-keystone-secrets", "namespace": "openstack"}]
+    others = [name for name, s in pod_specs(docs) if s.get("automountServiceAccountToken") is not False and "-secrets-" not in name]
+    assert not others  # only the secrets Jobs get a token
+
+
+def test_an_override_is_a_rendered_secret_the_job_copies(scratch: str) -> None:
+    chart = built("queens", scratch)
+    job_name = lambda *args: next(d["metadata"]["name"] for d in objects(chart, *args) if d["kind"] == "Job" and "keystone-secrets" in d["metadata"]["name"])  # noqa: E731
+    docs = objects(chart, "--set", "keystone.secrets.dbPassword=chosen")
+    overrides = find(docs, "Secret", "oaas-keystone-overrides")
+    assert overrides["data"] == {"dbPassword": "Y2hvc2Vu"}
+    assert job_name() != job_name("--set", "keystone.secrets.dbPassword=chosen") != job_name("--set", "keystone.secrets.dbPassword=other")
 
 
 def test_job_name_follows_its_spec(scratch: str) -> None:

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from controlplane import E2E_REPORT, REPO, STORAGE_CLASS, ControlPlane
+from secretsjob import generated_secrets, run_secrets_jobs
 
 pytestmark = pytest.mark.e2e
 
@@ -58,6 +59,7 @@ class Lifecycle:
         result = self.helm(command, "oaas", str(self.charts[release]), "-f", str(self.values), "--wait", "--wait-for-jobs",
                            "--timeout", TIMEOUT, *extra)
         assert "immutable" not in result.stdout + result.stderr
+        run_secrets_jobs(self.cp, self.namespace)  # what their containers do on a real node
         return result
 
     def get(self, kind: str, *args: str) -> list[dict]:
@@ -65,7 +67,7 @@ class Lifecycle:
 
     def secret_data(self) -> dict[str, dict[str, str]]:
         """The generated Secrets (passwords, fernet keys, erlang cookie...) of every service."""
-        return {s["metadata"]["name"]: s["data"] for s in self.get("secrets", "-l", "app.kubernetes.io/component=secrets")}
+        return generated_secrets(self.cp, self.namespace)
 
     def configmap(self, service: str, file_name: str) -> str:
         return self.cp.kubectl_json("get", "configmap", f"oaas-{service}-config", "-n", self.namespace)["data"][file_name]
@@ -186,6 +188,7 @@ def test_upgrade_to_the_next_release(lifecycle: Lifecycle, previous: str, releas
 def test_rollback_to_the_previous_revision(lifecycle: Lifecycle) -> None:
     target = lifecycle.revisions["pike"]
     lifecycle.helm("rollback", "oaas", str(target), "--wait", "--wait-for-jobs", "--timeout", TIMEOUT)
+    run_secrets_jobs(lifecycle.cp, namespace=lifecycle.namespace)
     assert_everything_up(lifecycle)
     assert tags(workload_images(lifecycle)) == {"5.0.5"}
     assert_secrets_kept(lifecycle)
@@ -251,6 +254,7 @@ def test_uninstall_removes_everything_but_the_kept_data(lifecycle: Lifecycle) ->
     kept = {f"{doc['kind']}/{doc['metadata']['name']}" for doc in _documents(manifest)
             if doc.get("metadata", {}).get("annotations", {}).get("helm.sh/resource-policy") == "keep"}
     claims = {f"PersistentVolumeClaim/{claim['metadata']['name']}" for claim in lifecycle.get("pvc")}
+    generated = {f"Secret/{name}" for name in lifecycle.secret_data()}
     lifecycle.helm("uninstall", "oaas", "--wait", "--timeout", TIMEOUT)
     kinds = [line for line in cp.kubectl("api-resources", "--namespaced", "--verbs=list", "-o", "name").stdout.split()
              if line not in ("events", "events.events.k8s.io")]
@@ -259,11 +263,12 @@ def test_uninstall_removes_everything_but_the_kept_data(lifecycle: Lifecycle) ->
         found = cp.kubectl_json("get", ",".join(kinds), "-n", namespace)["items"]
         return {f"{item['kind']}/{item['metadata']['name']}" for item in found}
 
-    # Intended: the generated Secrets and shared claims (helm.sh/resource-policy: keep, they hold or
-    # protect data), the StatefulSets' claims (Kubernetes keeps them by design), the namespace's own.
-    expected = kept | claims | {"ServiceAccount/default", "ConfigMap/kube-root-ca.crt"}
+    # Intended: the shared claims (helm.sh/resource-policy: keep, they hold data), the generated
+    # Secrets (made by the secrets Jobs, not Helm's: they protect that data), the StatefulSets' claims
+    # (Kubernetes keeps them by design), the namespace's own.
+    expected = kept | generated | claims | {"ServiceAccount/default", "ConfigMap/kube-root-ca.crt"}
     kinds_kept = {name.split("/")[0] for name in kept}
-    assert "Secret" in kinds_kept and kinds_kept <= {"Secret", "PersistentVolumeClaim"}
+    assert generated and kinds_kept <= {"PersistentVolumeClaim"}
     assert any(name.startswith("PersistentVolumeClaim/data-oaas-galera-server-") for name in claims)
     deadline = time.monotonic() + 120
     while leftovers() != expected and time.monotonic() < deadline:
