@@ -83,6 +83,14 @@ def _global_params(umbrella: Umbrella, replicas: dict[str, int]) -> list[Param]:
         Param(("global", "testImage"), {key: value for key, value in settings["testImage"].items() if key != "source"}, _image_schema(),
               f"OpenStack client image of the helm test pods. Default from: {settings['testImage']['source']}", "Global"),
     ]
+    params += [
+        Param(("global", "networkPolicy", "enabled"), True, {"type": "boolean"},
+              "NetworkPolicies from the dependency graph: each component admits only its own service and the services that depend on it.", "Global"),
+        Param(("global", "networkPolicy", "ingressFrom"), [], {"type": "array", "items": {"type": "object"}},
+              "More NetworkPolicy peers (e.g. the ingress controller's namespace) admitted to every component, on its ports.", "Global"),
+        Param(("global", "networkPolicy", "hostNetworkFrom"), [], {"type": "array", "items": {"type": "string"}},
+              "CIDRs of the nodes, from which host-network agents connect; empty admits every source on those ports.", "Global"),
+    ]
     for role, label in sorted(settings["nodeRoles"].items()):
         params.append(Param(("global", "nodeRoles", role), label,
                             {"type": "object", "additionalProperties": False, "required": ["key", "value"],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 from pathlib import Path
@@ -357,3 +358,54 @@ def test_main_containers_keep_no_secret_only_render_config_needs(scratch: str) -
     assert compute["securityContext"]["privileged"] and secret_vars(compute) == set()
     galera = find(docs, "StatefulSet", "oaas-galera-server")["spec"]["template"]["spec"]["containers"][0]
     assert secret_vars(galera) == {"MYSQL_PWD"}  # readsSecretEnv: the probes' mysql client reads it
+
+
+# --- NetworkPolicies from the dependency graph -----------------------------------------------------
+def admitted(policy: dict) -> set[str]:
+    """The services (app.kubernetes.io/name) a NetworkPolicy admits by pod selector."""
+    return {peer["podSelector"]["matchLabels"]["app.kubernetes.io/name"]
+            for rule in policy["spec"].get("ingress", []) for peer in rule.get("from", []) if "podSelector" in peer}
+
+
+@pytest.mark.parametrize("release", RELEASES)
+def test_network_policies_admit_exactly_the_dependency_graph(scratch: str, release: str) -> None:
+    """Each component with a port admits its own service and every service whose blueprint depends on
+    it, and no other service: drop a dependency's allow (or add a stray one) and this fails."""
+    graph = json.loads(subprocess.run([str(ROOT / ".venv" / "bin" / "chartgen"), "graph", "--release", release, "--format", "json"],
+                                      capture_output=True, text=True, check=True, cwd=ROOT).stdout)["services"]
+    dependents = {name: {other for other, spec in graph.items() if name in spec["dependsOn"]} for name in graph}
+    docs = objects(built(release, scratch))
+    policies = {d["metadata"]["name"]: d for d in docs if d["kind"] == "NetworkPolicy"}
+    checked = 0
+    for doc in workloads(docs):
+        labels = doc["spec"]["template"]["metadata"]["labels"]
+        if doc["spec"]["template"]["spec"].get("hostNetwork"):
+            assert doc["metadata"]["name"] not in policies  # a policy does not apply on the host network
+            continue
+        policy = policies[doc["metadata"]["name"]]
+        assert policy["spec"]["podSelector"]["matchLabels"] == doc["spec"]["selector"]["matchLabels"]
+        assert policy["spec"]["policyTypes"] == ["Ingress"]
+        ports = {(p["containerPort"], p.get("protocol", "TCP")) for c in doc["spec"]["template"]["spec"]["containers"] for p in c.get("ports", [])}
+        if not ports:
+            assert policy["spec"]["ingress"] == [], doc["metadata"]["name"]
+            continue
+        service = labels["app.kubernetes.io/name"]
+        assert admitted(policy) == {service} | dependents[service], doc["metadata"]["name"]
+        for rule in policy["spec"]["ingress"]:
+            assert {(p["port"], p["protocol"]) for p in rule["ports"]} <= ports
+        checked += 1
+    assert checked >= 5
+    galera = policies["oaas-galera-server"]
+    assert "keystone" in admitted(galera) and "memcached" not in admitted(galera)
+    assert all("from" in rule for rule in galera["spec"]["ingress"])  # no rule open to every source
+
+
+def test_network_policies_can_be_turned_off_and_host_agents_get_their_ports(scratch: str) -> None:
+    chart = built("queens", scratch)
+    assert not [d for d in objects(chart, "--set", "global.networkPolicy.enabled=false") if d["kind"] == "NetworkPolicy"]
+    docs = objects(chart, "--set", "global.networkPolicy.hostNetworkFrom={10.0.0.0/24}")
+    rabbitmq = find(docs, "NetworkPolicy", "oaas-rabbitmq-server")
+    host_rule = rabbitmq["spec"]["ingress"][1]  # nova-compute and the neutron agents, on the host network
+    assert host_rule == {"ports": [{"port": 5672, "protocol": "TCP"}], "from": [{"ipBlock": {"cidr": "10.0.0.0/24"}}]}
+    horizon = find(docs, "NetworkPolicy", "oaas-horizon-server")
+    assert {"ports": [{"port": 8080, "protocol": "TCP"}]} in horizon["spec"]["ingress"]  # NodePort: published
