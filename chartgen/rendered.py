@@ -141,14 +141,12 @@ def masked_pair(before: dict[str, Any] | None, after: dict[str, Any] | None) -> 
         if before_masked is not None and field in before_masked:
             before_masked[field] = {key: _mask(value) for key, value in old.items()}
         if after_masked is not None and field in after_masked:
-            after_masked[field] = {key: _mask(value, changed=key in old and old[key] != value and VOLATILE not in (value, old[key]))
+            after_masked[field] = {key: _mask(value, changed=key in old and old[key] != value)
                                    for key, value in new.items()}
     return before_masked, after_masked
 
 
 def _mask(value: Any, changed: bool = False) -> str:
-    if value == VOLATILE:
-        return f"{MASK} ({VOLATILE})"
     return f"{MASK} (changed)" if changed else MASK
 
 
