@@ -52,7 +52,7 @@ def service_params(service: Service, umbrella: Umbrella) -> list[Param]:
     params += _image_params(service)
     params += [
         Param(("secrets", secret.key), "", {"type": "string"},
-              f"{secret.description}. Empty: generated at install ({secret.format}) and kept across upgrades.", "Secrets")
+              f"{secret.description}. Empty: generated once in the cluster by the secrets Job ({secret.format}); a value set here replaces the stored one.", "Secrets")
         for secret in service.secrets
     ]
     for config in service.config_files:
@@ -90,6 +90,14 @@ def _global_params(umbrella: Umbrella, replicas: dict[str, int]) -> list[Param]:
                                             "quorum": {"type": "string", "minLength": 1, "description": "PriorityClass of quorum members."},
                                             "nodeAgent": {"type": "string", "minLength": 1, "description": "PriorityClass of node agents (DaemonSets)."}}},
                             "PriorityClasses of quorum members and node agents; create: false uses existing ones.", "Global"))
+    params += [
+        Param(("global", "networkPolicy", "enabled"), True, {"type": "boolean"},
+              "NetworkPolicies from the dependency graph: each component admits only its own service and the services that depend on it.", "Global"),
+        Param(("global", "networkPolicy", "ingressFrom"), [], {"type": "array", "items": {"type": "object"}},
+              "More NetworkPolicy peers (e.g. the ingress controller's namespace) admitted to every component, on its ports.", "Global"),
+        Param(("global", "networkPolicy", "hostNetworkFrom"), [], {"type": "array", "items": {"type": "string"}},
+              "CIDRs of the nodes, from which host-network agents connect; empty admits every source on those ports.", "Global"),
+    ]
     for role, label in sorted(settings["nodeRoles"].items()):
         params.append(Param(("global", "nodeRoles", role), label,
                             {"type": "object", "additionalProperties": False, "required": ["key", "value"],

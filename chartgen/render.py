@@ -198,7 +198,8 @@ def service_key(service: Service, umbrella: Umbrella, root: str) -> str:
     from chartgen.cache import code_digest
 
     quorum = {name: is_quorum(umbrella, name) for name, _ in service.global_replicas}
-    text = repr((service, umbrella.release, sorted(umbrella.global_settings.items()), sorted(quorum.items()), root, code_digest()))
+    peers = [(w.name, _ingress_peers(service, umbrella, w)) for w in service.components]  # the graph around it
+    text = repr((service, umbrella.release, sorted(umbrella.global_settings.items()), sorted(quorum.items()), peers, root, code_digest()))
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -223,12 +224,14 @@ def render_service(service: Service, umbrella: Umbrella, root: str) -> dict[str,
         if any(job.hook == "pre-upgrade" and job.config_mounts for job in service.jobs):
             files[f"{root}/templates/configmap-upgrade.yaml"] = _render("archetypes/configmap.yaml.j2", s=service, upgrade=True)
     if service.secrets:
-        files[f"{root}/templates/secret.yaml"] = _render("archetypes/secret.yaml.j2", s=service)
+        files.update(_secret_generator(service, f"{root}/templates/secrets"))
     for w in service.components:
         folder = f"{root}/templates/{w.name}"
         files[f"{folder}/{w.kind.lower()}.yaml"] = _render(w.template, s=service, w=w)
         if w.service_type != "None" or w.kind == "StatefulSet":
             files[f"{folder}/svc.yaml"] = _render("archetypes/service.yaml.j2", s=service, w=w)
+        if not w.security.host_network:  # a policy does not apply to pods on the host network
+            files[f"{folder}/networkpolicy.yaml"] = _render("archetypes/networkpolicy.yaml.j2", s=service, w=w, **_ingress_peers(service, umbrella, w))
         if w.kind != "DaemonSet":
             files[f"{folder}/pdb.yaml"] = _render("archetypes/pdb.yaml.j2", s=service, w=w)
         if w.persistence and w.kind == "Deployment":
@@ -247,6 +250,39 @@ def render_service(service: Service, umbrella: Umbrella, root: str) -> dict[str,
     if any(c.members for c in service.components):
         files[f"{root}/ci/scaled-values.yaml"] = "# chart-testing: the member component scaled to 5.\n" + yaml_text({"global": {"replicas": {service.name: 5}}})
     return files
+
+
+def _ingress_peers(service: Service, umbrella: Umbrella, component: Workload) -> dict[str, Any]:
+    """Who may reach a component, from the dependency graph: the service itself and its dependents
+    (peers); the container ports that host-network workloads of dependents wait for (their traffic
+    comes from node addresses, which no pod selector matches); whether it is published."""
+    dependents = [s for s in umbrella.services if service.name in s.depends_on]
+    by_name = {port.name: port.port for port in component.ports}
+    prefix = f"{service.name}.{component.key}."
+    host_waits = [(s.name, wait.label) for s in dependents for w in s.workloads if w.security.host_network
+                  for wait in w.waits if wait.label.startswith(prefix)]
+    return {
+        "peers": [service.name] + [s.name for s in dependents],
+        "host_peers": sorted({name for name, _ in host_waits}),
+        "host_ports": [port for port in component.ports if port.port in {by_name.get(label[len(prefix):]) for _, label in host_waits}],
+        "public": component.service_type in ("NodePort", "LoadBalancer"),
+    }
+
+
+# Each object of a service's secrets Job, by file: (library helper, what it is).
+SECRET_GENERATOR = {
+    "serviceaccount.yaml": ("serviceAccount", "ServiceAccount of the secrets Job"),
+    "role.yaml": ("role", "Role of the secrets Job: its own Secret by name"),
+    "rolebinding.yaml": ("roleBinding", "RoleBinding of the secrets Job"),
+    "job.yaml": ("job", "the secrets Job, creating the generated credentials once"),
+    "overrides.yaml": ("overrides", "the deployer's secrets.<key> values, copied by the secrets Job"),
+}
+
+
+def _secret_generator(service: Service, folder: str) -> dict[str, str]:
+    keys = " ".join(f"{secret.key}:{secret.format}:{secret.length}" for secret in service.secrets)
+    return {f"{folder}/{file}": _render("archetypes/secret.yaml.j2", s=service, helper=helper, doc=doc, keys=keys)
+            for file, (helper, doc) in SECRET_GENERATOR.items()}
 
 
 def _chart_yaml(name: str, description: str, app_version: str, images: list, dependencies: list | None = None, kind: str = "application") -> str:

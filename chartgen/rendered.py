@@ -1,9 +1,8 @@
 """The Kubernetes objects a built umbrella chart renders to, by the real `helm template`, indexed by
 (kind, namespace, name) and grouped by the subchart whose template emitted them.
 
-Generated secrets come from randAlphaNum at render time, so two renderings of one chart differ
-there. The chart is therefore rendered twice: whatever differs between the two renderings is
-replaced by VOLATILE, so that comparisons of two charts only see what the inputs changed.
+Rendering is deterministic (no random value is rendered: the cluster generates the secrets once),
+so one rendering per chart is the chart, and two charts differ only where their inputs do.
 """
 
 from __future__ import annotations
@@ -21,7 +20,6 @@ from chartgen.verify import Tools
 
 RELEASE_NAME = "oaas"
 NAMESPACE = "openstack"
-VOLATILE = "<generated at install>"
 MASK = "***"
 UMBRELLA_CHART = "oaas"
 # Labels that follow the chart version and so change on every release: not a change of the object.
@@ -73,19 +71,12 @@ class Rendering:
 
 
 def render(charts: list[Path], project: Path) -> list[Rendering]:
-    """`helm template oaas CHART --namespace openstack`, twice per chart (all at once: helm waits
-    mostly on itself); what varies between a chart's two renderings becomes VOLATILE."""
+    """`helm template oaas CHART --namespace openstack` of every chart (all at once: helm waits
+    mostly on itself)."""
     tools = Tools.find(project)
     helm, env = tools.binary("helm"), tools.env()
-    running = [[_start(helm, chart, env) for _ in range(2)] for chart in charts]
-    renderings = []
-    for chart, (first, second) in zip(charts, running):
-        objects, twin = _objects(chart, first), _objects(chart, second)
-        for key, item in objects.items():
-            if key in twin:
-                _mark_volatile(item.body, twin[key].body)
-        renderings.append(Rendering(objects))
-    return renderings
+    running = [_start(helm, chart, env) for chart in charts]
+    return [Rendering(_objects(chart, process)) for chart, process in zip(charts, running)]
 
 
 def _start(helm: str, chart: Path, env: dict[str, str]) -> subprocess.Popen:
@@ -119,20 +110,6 @@ def _indexed(body: dict[str, Any], source: str) -> RenderedObject:
     return RenderedObject(body["kind"], metadata.get("namespace") or NAMESPACE, metadata.get("name", ""), chart, source, body)
 
 
-def _mark_volatile(body: Any, other: Any) -> None:
-    """Replace, in `body`, every scalar that differs from `other` at the same place by VOLATILE."""
-    items = body.items() if isinstance(body, dict) else enumerate(body) if isinstance(body, list) else ()
-    for key, value in list(items):
-        try:
-            twin = other[key]
-        except (KeyError, IndexError, TypeError):
-            continue
-        if isinstance(value, (dict, list)):
-            _mark_volatile(value, twin)
-        elif value != twin:
-            body[key] = VOLATILE
-
-
 def comparable(item: RenderedObject) -> dict[str, Any]:
     """The object as compared between two charts: without the labels that only follow the chart
     version (everywhere: metadata, pod templates, claim templates)."""
@@ -164,14 +141,12 @@ def masked_pair(before: dict[str, Any] | None, after: dict[str, Any] | None) -> 
         if before_masked is not None and field in before_masked:
             before_masked[field] = {key: _mask(value) for key, value in old.items()}
         if after_masked is not None and field in after_masked:
-            after_masked[field] = {key: _mask(value, changed=key in old and old[key] != value and VOLATILE not in (value, old[key]))
+            after_masked[field] = {key: _mask(value, changed=key in old and old[key] != value)
                                    for key, value in new.items()}
     return before_masked, after_masked
 
 
 def _mask(value: Any, changed: bool = False) -> str:
-    if value == VOLATILE:
-        return f"{MASK} ({VOLATILE})"
     return f"{MASK} (changed)" if changed else MASK
 
 

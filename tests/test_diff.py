@@ -149,7 +149,7 @@ def test_secret_values_are_never_shown(tmp_path: Path) -> None:
         for _, password in sides.values():
             assert password not in result.stdout and base64.b64encode(password.encode()).decode() not in result.stdout
     # the rendering really carries them: the masking is what hides them
-    rendered = find(objects(sides["b"][0]), "Secret", "oaas-keystone")
+    rendered = find(objects(sides["b"][0]), "Secret", "oaas-keystone-overrides")  # copied by the secrets Job
     assert base64.b64decode(rendered["data"]["adminPassword"]).decode() == sides["b"][1]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 from pathlib import Path
@@ -102,6 +103,8 @@ def test_least_privilege_everywhere(scratch: str, release: str) -> None:
             assert spec["serviceAccountName"] == name and roles[name] == [roles[name][0]], where
             assert roles[name][0]["verbs"] == ["get", "patch"] and roles[name][0]["apiGroups"] == ["apps"], where
             assert roles[name][0]["resourceNames"], where
+        elif where.startswith("Job/") and spec.get("serviceAccountName", "").endswith("-secrets"):
+            assert spec["automountServiceAccountToken"] is True, where  # its Role: its own Secret (get, patch), create
         else:
             assert spec["automountServiceAccountToken"] is False, where
         assert spec["securityContext"]["seccompProfile"]["type"] == "RuntimeDefault", where
@@ -184,11 +187,45 @@ def test_secrets_never_reach_config_or_the_manifest_outside_secrets(scratch: str
                     assert "secretKeyRef" in env.get("valueFrom", {}), env
 
 
-def test_generated_secrets_are_random_not_literal(scratch: str) -> None:
-    first = find(objects(built("queens", scratch)), "Secret", "oaas-keystone")["data"]
-    second = find(objects(built("queens", scratch)), "Secret", "oaas-keystone")["data"]
-    assert set(first) == {"adminPassword", "dbPassword", "messagingPassword", "fernetKey0", "fernetKey1", "credentialKey0", "credentialKey1"}
-    assert all(first[key] != second[key] for key in first)  # no lookup outside a cluster: fresh each time
+@pytest.mark.parametrize("major", [3, 4])
+@pytest.mark.parametrize("release", RELEASES)
+def test_same_chart_and_values_render_the_same_bytes(scratch: str, release: str, major: int) -> None:
+    """Argo CD renders with `helm template` (no lookup): a random value there would rotate it on every sync."""
+    chart = built(release, scratch)
+    first, second = template(chart, major=major), template(chart, major=major)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout == second.stdout
+    assert not [d for d in objects(chart, major=major) if d["kind"] == "Secret"]  # the cluster makes them, once
+
+
+def test_generated_secrets_are_made_by_a_job_with_a_narrow_role(scratch: str) -> None:
+    docs = objects(built("queens", scratch), "--namespace", "openstack")
+    job = next(d for d in docs if d["kind"] == "Job" and d["metadata"]["name"].startswith("oaas-keystone-secrets-"))
+    spec = job["spec"]["template"]["spec"]
+    container = spec["containers"][0]
+    env = {item["name"]: item["value"] for item in container["env"]}
+    assert env["SECRET_NAME"] == "oaas-keystone" and "OVERRIDES_NAME" not in env
+    assert set(env["SECRET_KEYS"].split()) == {"adminPassword:alphanumeric:32", "dbPassword:alphanumeric:32", "messagingPassword:alphanumeric:32",
+                                              "fernetKey0:fernet:32", "fernetKey1:fernet:32", "credentialKey0:fernet:32", "credentialKey1:fernet:32"}
+    assert container["image"] == find(docs, "Pod", "oaas-keystone-test-api")["spec"]["containers"][0]["image"]  # the chart's own image
+    assert spec["serviceAccountName"] == "oaas-keystone-secrets" and spec["automountServiceAccountToken"] is True
+    role = find(docs, "Role", "oaas-keystone-secrets")
+    named = {(verb, name) for rule in role["rules"] for verb in rule["verbs"] for name in rule.get("resourceNames", ["*"])}
+    assert named == {("get", "oaas-keystone"), ("patch", "oaas-keystone"), ("get", "oaas-keystone-overrides"), ("create", "*")}
+    assert all(rule["resources"] == ["secrets"] and rule["apiGroups"] == [""] for rule in role["rules"])
+    binding = find(docs, "RoleBinding", "oaas-keystone-secrets")
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "oaas-keystone-secrets", "namespace": "openstack"}]
+    others = [name for name, s in pod_specs(docs) if s.get("automountServiceAccountToken") is not False and "-secrets-" not in name]
+    assert not others  # only the secrets Jobs get a token
+
+
+def test_an_override_is_a_rendered_secret_the_job_copies(scratch: str) -> None:
+    chart = built("queens", scratch)
+    job_name = lambda *args: next(d["metadata"]["name"] for d in objects(chart, *args) if d["kind"] == "Job" and "keystone-secrets" in d["metadata"]["name"])  # noqa: E731
+    docs = objects(chart, "--set", "keystone.secrets.dbPassword=chosen")
+    overrides = find(docs, "Secret", "oaas-keystone-overrides")
+    assert overrides["data"] == {"dbPassword": "Y2hvc2Vu"}
+    assert job_name() != job_name("--set", "keystone.secrets.dbPassword=chosen") != job_name("--set", "keystone.secrets.dbPassword=other")
 
 
 def test_job_name_follows_its_spec(scratch: str) -> None:
@@ -432,3 +469,54 @@ def test_an_image_digest_pins_the_build(scratch: str) -> None:
     assert main["image"] == f"docker.io/kolla/ubuntu-binary-keystone@{digest}"
     result = template(built("queens", scratch), "--set", "keystone.images.keystone.digest=latest")
     assert result.returncode != 0 and "digest" in result.stderr
+
+
+# --- NetworkPolicies from the dependency graph -----------------------------------------------------
+def admitted(policy: dict) -> set[str]:
+    """The services (app.kubernetes.io/name) a NetworkPolicy admits by pod selector."""
+    return {peer["podSelector"]["matchLabels"]["app.kubernetes.io/name"]
+            for rule in policy["spec"].get("ingress", []) for peer in rule.get("from", []) if "podSelector" in peer}
+
+
+@pytest.mark.parametrize("release", RELEASES)
+def test_network_policies_admit_exactly_the_dependency_graph(scratch: str, release: str) -> None:
+    """Each component with a port admits its own service and every service whose blueprint depends on
+    it, and no other service: drop a dependency's allow (or add a stray one) and this fails."""
+    graph = json.loads(subprocess.run([str(ROOT / ".venv" / "bin" / "chartgen"), "graph", "--release", release, "--format", "json"],
+                                      capture_output=True, text=True, check=True, cwd=ROOT).stdout)["services"]
+    dependents = {name: {other for other, spec in graph.items() if name in spec["dependsOn"]} for name in graph}
+    docs = objects(built(release, scratch))
+    policies = {d["metadata"]["name"]: d for d in docs if d["kind"] == "NetworkPolicy"}
+    checked = 0
+    for doc in workloads(docs):
+        labels = doc["spec"]["template"]["metadata"]["labels"]
+        if doc["spec"]["template"]["spec"].get("hostNetwork"):
+            assert doc["metadata"]["name"] not in policies  # a policy does not apply on the host network
+            continue
+        policy = policies[doc["metadata"]["name"]]
+        assert policy["spec"]["podSelector"]["matchLabels"] == doc["spec"]["selector"]["matchLabels"]
+        assert policy["spec"]["policyTypes"] == ["Ingress"]
+        ports = {(p["containerPort"], p.get("protocol", "TCP")) for c in doc["spec"]["template"]["spec"]["containers"] for p in c.get("ports", [])}
+        if not ports:
+            assert policy["spec"]["ingress"] == [], doc["metadata"]["name"]
+            continue
+        service = labels["app.kubernetes.io/name"]
+        assert admitted(policy) == {service} | dependents[service], doc["metadata"]["name"]
+        for rule in policy["spec"]["ingress"]:
+            assert {(p["port"], p["protocol"]) for p in rule["ports"]} <= ports
+        checked += 1
+    assert checked >= 5
+    galera = policies["oaas-galera-server"]
+    assert "keystone" in admitted(galera) and "memcached" not in admitted(galera)
+    assert all("from" in rule for rule in galera["spec"]["ingress"])  # no rule open to every source
+
+
+def test_network_policies_can_be_turned_off_and_host_agents_get_their_ports(scratch: str) -> None:
+    chart = built("queens", scratch)
+    assert not [d for d in objects(chart, "--set", "global.networkPolicy.enabled=false") if d["kind"] == "NetworkPolicy"]
+    docs = objects(chart, "--set", "global.networkPolicy.hostNetworkFrom={10.0.0.0/24}")
+    rabbitmq = find(docs, "NetworkPolicy", "oaas-rabbitmq-server")
+    host_rule = rabbitmq["spec"]["ingress"][1]  # nova-compute and the neutron agents, on the host network
+    assert host_rule == {"ports": [{"port": 5672, "protocol": "TCP"}], "from": [{"ipBlock": {"cidr": "10.0.0.0/24"}}]}
+    horizon = find(docs, "NetworkPolicy", "oaas-horizon-server")
+    assert {"ports": [{"port": 8080, "protocol": "TCP"}]} in horizon["spec"]["ingress"]  # NodePort: published

@@ -4,8 +4,9 @@ files it mounts, its environment as Kubernetes resolves it, and the directories 
 Input is the output of the real `helm template`. Nothing here imitates a program that reads a config
 file; it only reproduces what the pod does before that program starts: Kubernetes' env resolution
 (`$(VAR)` references, Secret and field references) and the render-config init container, which
-replaces each `$(NAME)` of a file with the value of its environment variable NAME (taken from the
-rendered Secrets, so the values have the shape the chart generates).
+replaces each `$(NAME)` of a file with the value of its environment variable NAME. The Secrets are
+made in the cluster by the secrets Jobs, so a value here has the shape such a Job generates (its
+SECRET_KEYS: letters and digits, or a Fernet key), fixed rather than random.
 """
 
 from __future__ import annotations
@@ -84,7 +85,8 @@ class Rendering:
 def parse(manifest: str, namespace: str) -> Rendering:
     """The ConfigMap files and containers of a `helm template --namespace NAMESPACE` output."""
     documents = [doc for doc in YAML(typ="safe").load_all(manifest) if isinstance(doc, dict)]
-    secrets = {doc["metadata"]["name"]: _secret_data(doc) for doc in documents if doc.get("kind") == "Secret"}
+    secrets = dict(_generated_secrets(documents))
+    secrets.update({doc["metadata"]["name"]: _secret_data(doc) for doc in documents if doc.get("kind") == "Secret"})
     maps = {doc["metadata"]["name"]: doc for doc in documents if doc.get("kind") == "ConfigMap"}
     files = {(name, key): RenderedFile(doc["metadata"].get("labels", {}).get("app.kubernetes.io/name", name), name, key, text)
              for name, doc in sorted(maps.items()) for key, text in sorted((doc.get("data") or {}).items())}
@@ -102,6 +104,23 @@ class _Lookups:
     secrets: dict[str, dict[str, str]]
     config_maps: dict[str, dict[str, str]]
     namespace: str
+
+
+def _generated_secrets(documents: list[dict[str, Any]]) -> Iterator[tuple[str, dict[str, str]]]:
+    """The Secret each secrets Job would create, with values of the shape it generates."""
+    for doc in documents:
+        if doc.get("kind") != "Job":
+            continue
+        env = {item["name"]: item.get("value", "") for item in _pod_spec(doc)["containers"][0].get("env", [])}
+        if "SECRET_NAME" in env and "SECRET_KEYS" in env:
+            keys = [entry.split(":") for entry in env["SECRET_KEYS"].split()]
+            yield env["SECRET_NAME"], {key: _sample(key, form, int(length)) for key, form, length in keys}
+
+
+def _sample(key: str, form: str, length: int) -> str:
+    if form == "fernet":  # 32 bytes, URL-safe base64, as secret-gen.py makes it
+        return base64.urlsafe_b64encode(key.encode().ljust(32, b"0")[:32]).decode()
+    return (f"chartgenCheck{re.sub('[^A-Za-z0-9]', '', key)}" * length)[:length]
 
 
 def _secret_data(doc: dict[str, Any]) -> dict[str, str]:

@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from controlplane import E2E_REPORT, REPO, STORAGE_CLASS, ControlPlane
+from secretsjob import generated_secrets, run_secrets_jobs
 
 pytestmark = pytest.mark.e2e
 
@@ -88,6 +89,7 @@ class Lifecycle:
         result = self.helm(command, "oaas", str(self.charts[release]), "-f", str(self.values), "--wait", "--wait-for-jobs",
                            "--timeout", TIMEOUT, *extra)
         assert "immutable" not in result.stdout + result.stderr
+        run_secrets_jobs(self.cp, self.namespace)  # what their containers do on a real node
         return result
 
     def upgrade_jobs(self) -> list[str]:
@@ -99,7 +101,7 @@ class Lifecycle:
 
     def secret_data(self) -> dict[str, dict[str, str]]:
         """The generated Secrets (passwords, fernet keys, erlang cookie...) of every service."""
-        return {s["metadata"]["name"]: s["data"] for s in self.get("secrets", "-l", "app.kubernetes.io/component=secrets")}
+        return generated_secrets(self.cp, self.namespace)
 
     def configmap(self, service: str, file_name: str) -> str:
         return self.cp.kubectl_json("get", "configmap", f"oaas-{service}-config", "-n", self.namespace)["data"][file_name]
@@ -270,6 +272,7 @@ def test_rollback_of_the_last_hop(lifecycle: Lifecycle) -> None:
         pytest.skip(f"helm{lifecycle.major}'s chain {' -> '.join(lifecycle.chain)} has no hop to roll back")
     back_to = lifecycle.chain[-2]
     lifecycle.helm("rollback", "oaas", str(lifecycle.revisions[back_to]), "--wait", "--wait-for-jobs", "--timeout", TIMEOUT)
+    run_secrets_jobs(lifecycle.cp, namespace=lifecycle.namespace)
     assert_everything_up(lifecycle)
     assert tags(workload_images(lifecycle)) == expected_tags(back_to)
     assert_secrets_kept(lifecycle)
@@ -338,6 +341,7 @@ def test_uninstall_removes_everything_but_the_kept_data(lifecycle: Lifecycle) ->
     kept = {f"{doc['kind']}/{doc['metadata']['name']}" for doc in _documents(manifest)
             if doc.get("metadata", {}).get("annotations", {}).get("helm.sh/resource-policy") == "keep"}
     claims = {f"PersistentVolumeClaim/{claim['metadata']['name']}" for claim in lifecycle.get("pvc")}
+    generated = {f"Secret/{name}" for name in lifecycle.secret_data()}
     lifecycle.helm("uninstall", "oaas", "--wait", "--timeout", TIMEOUT)
     kinds = [line for line in cp.kubectl("api-resources", "--namespaced", "--verbs=list", "-o", "name").stdout.split()
              if line not in ("events", "events.events.k8s.io")]
@@ -346,11 +350,12 @@ def test_uninstall_removes_everything_but_the_kept_data(lifecycle: Lifecycle) ->
         found = cp.kubectl_json("get", ",".join(kinds), "-n", namespace)["items"]
         return {f"{item['kind']}/{item['metadata']['name']}" for item in found}
 
-    # Intended: the generated Secrets and shared claims (helm.sh/resource-policy: keep, they hold or
-    # protect data), the StatefulSets' claims (Kubernetes keeps them by design), the namespace's own.
-    expected = kept | claims | {"ServiceAccount/default", "ConfigMap/kube-root-ca.crt"}
+    # Intended: the shared claims (helm.sh/resource-policy: keep, they hold data), the generated
+    # Secrets (made by the secrets Jobs, not Helm's: they protect that data), the StatefulSets' claims
+    # (Kubernetes keeps them by design), the namespace's own.
+    expected = kept | generated | claims | {"ServiceAccount/default", "ConfigMap/kube-root-ca.crt"}
     kinds_kept = {name.split("/")[0] for name in kept}
-    assert "Secret" in kinds_kept and kinds_kept <= {"Secret", "PersistentVolumeClaim"}
+    assert generated and kinds_kept <= {"PersistentVolumeClaim"}
     assert any(name.startswith("PersistentVolumeClaim/data-oaas-galera-server-") for name in claims)
     deadline = time.monotonic() + 120
     while leftovers() != expected and time.monotonic() < deadline:

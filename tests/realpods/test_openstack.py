@@ -9,6 +9,7 @@ of this module run in order and share one installation: each step is the next da
 
 from __future__ import annotations
 
+import base64
 import json
 import shlex
 import subprocess
@@ -184,6 +185,62 @@ def test_seed_a_project_a_user_and_an_image(openstack: OpenStack) -> None:
     assert openstack.user_token() and openstack.image_active()
 
 
+# --- generated secrets: made once, in the cluster, by the secrets Jobs -------------------------------
+SECRETS_SELECTOR = "app.kubernetes.io/component=secrets"
+MADE_AT_INSTALL: dict[str, dict[str, str]] = {}  # the generated Secrets' data, as the Jobs made them
+
+
+def generated_secrets(openstack: OpenStack) -> dict[str, dict[str, str]]:
+    """The Secrets the secrets Jobs made (not Helm's: no instance label; the overrides Secret has one)."""
+    items = openstack.cluster.kubectl_json("get", "secrets", "--namespace", openstack.namespace, "-l", SECRETS_SELECTOR)["items"]
+    return {s["metadata"]["name"]: s.get("data", {}) for s in items if "app.kubernetes.io/instance" not in s["metadata"]["labels"]}
+
+
+def secrets_jobs(openstack: OpenStack) -> dict[str, str]:
+    """Each secrets Job's name -> its log."""
+    jobs = openstack.cluster.kubectl_json("get", "jobs", "--namespace", openstack.namespace, "-l", SECRETS_SELECTOR)["items"]
+    return {job["metadata"]["name"]: openstack.kubectl("logs", f"job/{job['metadata']['name']}").stdout for job in jobs}
+
+
+def test_the_secrets_jobs_really_made_every_secret(openstack: OpenStack) -> None:
+    logs = secrets_jobs(openstack)
+    assert logs and all("created Secret" in log for log in logs.values()), logs
+    MADE_AT_INSTALL.update(generated_secrets(openstack))
+    assert {"oaas-galera", "oaas-rabbitmq", "oaas-keystone"} <= set(MADE_AT_INSTALL)
+    assert all(len(base64.b64decode(value)) >= 32 for data in MADE_AT_INSTALL.values() for value in data.values())
+
+
+def test_applying_the_same_manifest_as_argo_cd_changes_nothing(openstack: OpenStack) -> None:
+    """`helm template | kubectl apply --server-side`, as Argo CD syncs (test hooks left out, as Argo
+    CD leaves them): the same bytes, the same Jobs, the same Secrets, the user still gets a token."""
+    jobs_before = set(secrets_jobs(openstack))
+    render = lambda: openstack.cluster.helm("template", "oaas", str(openstack.chart), "--namespace", openstack.namespace,  # noqa: E731
+                                            "--skip-tests", major=4).stdout
+    manifest = render()
+    assert render() == manifest
+    openstack.cluster.kubectl("apply", "--server-side", "--field-manager", "argocd-controller", "--force-conflicts",
+                              "--namespace", openstack.namespace, "-f", "-", input=manifest, timeout=600)
+    assert set(secrets_jobs(openstack)) == jobs_before  # unchanged specs: the Jobs stay, nothing re-runs
+    assert generated_secrets(openstack) == MADE_AT_INSTALL
+    openstack.wait_for_user("after the re-apply", timeout=300)
+
+
+def test_a_second_run_of_every_secrets_job_changes_nothing(openstack: OpenStack) -> None:
+    names = list(secrets_jobs(openstack))
+    openstack.kubectl("delete", "job", *names, "--wait=true", timeout=180)
+    services = [name.split("-")[1] for name in names]  # oaas-<service>-secrets-<hash>
+    shown = [arg for service in services for arg in ("--show-only", f"charts/{service}/templates/secrets/job.yaml")]
+    jobs = openstack.cluster.helm("template", "oaas", str(openstack.chart), "--namespace", openstack.namespace, *shown, major=4).stdout
+    openstack.cluster.kubectl("apply", "--namespace", openstack.namespace, "-f", "-", input=jobs)
+    openstack.cluster.wait_for("every secrets Job complete again", lambda: all(
+        job.get("status", {}).get("succeeded") == 1 for job in openstack.cluster.kubectl_json(
+            "get", "jobs", "--namespace", openstack.namespace, "-l", SECRETS_SELECTOR)["items"]), timeout=300)
+    logs = secrets_jobs(openstack)
+    assert set(logs) == set(names) and all("nothing to do" in log for log in logs.values()), logs
+    assert generated_secrets(openstack) == MADE_AT_INSTALL
+    assert openstack.user_token()
+
+
 def test_helm4_upgrade_with_a_config_change_rolls_the_pods_and_keeps_the_data(openstack: OpenStack) -> None:
     before = {p["metadata"]["name"] for p in openstack.pods() if p["metadata"]["name"].startswith("oaas-keystone-api-")}
     run_step(openstack, "helm 4 upgrade (keystone debug on)", lambda: openstack.helm(
@@ -193,6 +250,7 @@ def test_helm4_upgrade_with_a_config_change_rolls_the_pods_and_keeps_the_data(op
     assert before and after and not before & after, f"keystone pods did not roll: {before} -> {after}"
     seconds = openstack.wait_for_user("after the upgrade")
     REPORT.append(f"user token and image after the upgrade: {seconds:.0f}s")
+    assert generated_secrets(openstack) == MADE_AT_INSTALL
 
 
 def test_helm4_test_passes(openstack: OpenStack) -> None:

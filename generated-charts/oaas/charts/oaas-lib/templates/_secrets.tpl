@@ -1,21 +1,198 @@
 {{- /*
-oaas-lib.secrets.value: the base64 value of one generated secret key, in this order of precedence:
-the deployer's override (values secrets.<key>), the value already stored in the cluster (so upgrades
-keep it), else a new random value. Never a default literal.
-Usage: {{ include "oaas-lib.secrets.value" (dict "context" $ "secret" $name "key" "dbPassword" "format" "alphanumeric" "length" 32) }}
-Params: context (root context, required); secret (string, required: the Secret's name); key (string,
-  required); format ("alphanumeric" or "fernet", required); length (int, required for alphanumeric)
+oaas-lib.secrets.overrides: the Secret holding the deployer's values (values secrets.<key>), read by
+the secrets Job, which copies each into the service's Secret. Rendered only when one is set; its
+data comes from values alone, so rendering stays deterministic.
+Usage: {{ include "oaas-lib.secrets.overrides" (dict "context" $ "service" "keystone") }}
+Params: context (root context, required); service (string, required)
 */ -}}
-{{- define "oaas-lib.secrets.value" -}}
-{{- $override := index (.context.Values.secrets | default dict) .key -}}
-{{- $existing := lookup "v1" "Secret" .context.Release.Namespace .secret -}}
-{{- if $override -}}
-{{- $override | b64enc -}}
-{{- else if and $existing $existing.data (index $existing.data .key) -}}
-{{- index $existing.data .key -}}
-{{- else if eq .format "fernet" -}}
-{{- randAlphaNum 32 | b64enc | replace "+" "-" | replace "/" "_" | b64enc -}}
-{{- else -}}
-{{- randAlphaNum (int .length) | b64enc -}}
+{{- define "oaas-lib.secrets.overrides" -}}
+{{- $set := include "oaas-lib.secrets.overrideData" .context | fromYaml -}}
+{{- if $set }}
+apiVersion: v1
+kind: Secret
+metadata:
+  name: {{ include "oaas-lib.secrets.overridesName" . }}
+  labels:
+    {{- include "oaas-lib.labels.standard" (dict "context" .context "service" .service "component" "secrets") | nindent 4 }}
+type: Opaque
+data:
+  {{- range $key, $value := $set }}
+  {{ $key }}: {{ $value | b64enc | quote }}
+  {{- end }}
+{{- end }}
 {{- end -}}
+
+{{- /*
+oaas-lib.secrets.overrideData: the non-empty values of secrets.<key>, as YAML (empty when none).
+Usage: {{ include "oaas-lib.secrets.overrideData" $ | fromYaml }}
+Params: the root context
+*/ -}}
+{{- define "oaas-lib.secrets.overrideData" -}}
+{{- $set := dict -}}
+{{- range $key, $value := (.Values.secrets | default dict) -}}
+{{- if $value }}{{ $_ := set $set $key ($value | toString) }}{{ end -}}
+{{- end -}}
+{{- if $set }}{{ toYaml $set }}{{ end -}}
+{{- end -}}
+
+{{- /*
+oaas-lib.secrets.overridesName: name of the Secret of the deployer's values, `<secret>-overrides`.
+Usage: {{ include "oaas-lib.secrets.overridesName" (dict "context" $ "service" "keystone") }}
+Params: context (root context, required); service (string, required)
+*/ -}}
+{{- define "oaas-lib.secrets.overridesName" -}}
+{{- printf "%s-overrides" (include "oaas-lib.names.secret" .) | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- /*
+oaas-lib.secrets.serviceAccount: the ServiceAccount of a service's secrets Job.
+Usage: {{ include "oaas-lib.secrets.serviceAccount" (dict "context" $ "service" "keystone") }}
+Params: context (root context, required); service (string, required)
+*/ -}}
+{{- define "oaas-lib.secrets.serviceAccount" -}}
+apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: {{ include "oaas-lib.names.fullname" (dict "context" .context "service" .service "component" "secrets") }}
+  labels:
+    {{- include "oaas-lib.labels.standard" (dict "context" .context "service" .service "component" "secrets") | nindent 4 }}
+automountServiceAccountToken: false
+{{- end -}}
+
+{{- /*
+oaas-lib.secrets.role: what the secrets Job may do: get and patch its service's Secret and read the
+overrides Secret, by name. Kubernetes cannot limit `create` by resourceNames (the name is not known
+when a create is authorised), so create is a rule of its own: it can add a Secret, never read or
+change another one.
+Usage: {{ include "oaas-lib.secrets.role" (dict "context" $ "service" "keystone") }}
+Params: context (root context, required); service (string, required)
+*/ -}}
+{{- define "oaas-lib.secrets.role" -}}
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata:
+  name: {{ include "oaas-lib.names.fullname" (dict "context" .context "service" .service "component" "secrets") }}
+  labels:
+    {{- include "oaas-lib.labels.standard" (dict "context" .context "service" .service "component" "secrets") | nindent 4 }}
+rules:
+  - apiGroups: [""]
+    resources: ["secrets"]
+    resourceNames: [{{ include "oaas-lib.names.secret" . | quote }}]
+    verbs: ["get", "patch"]
+  - apiGroups: [""]
+    resources: ["secrets"]
+    resourceNames: [{{ include "oaas-lib.secrets.overridesName" . | quote }}]
+    verbs: ["get"]
+  - apiGroups: [""]
+    resources: ["secrets"]
+    verbs: ["create"]
+{{- end -}}
+
+{{- /*
+oaas-lib.secrets.roleBinding: binds the secrets Job's Role to its ServiceAccount.
+Usage: {{ include "oaas-lib.secrets.roleBinding" (dict "context" $ "service" "keystone") }}
+Params: context (root context, required); service (string, required)
+*/ -}}
+{{- define "oaas-lib.secrets.roleBinding" -}}
+{{- $name := include "oaas-lib.names.fullname" (dict "context" .context "service" .service "component" "secrets") -}}
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata:
+  name: {{ $name }}
+  labels:
+    {{- include "oaas-lib.labels.standard" (dict "context" .context "service" .service "component" "secrets") | nindent 4 }}
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: Role
+  name: {{ $name }}
+subjects:
+  - kind: ServiceAccount
+    name: {{ $name }}
+    namespace: {{ .context.Release.Namespace }}
+{{- end -}}
+
+{{- /*
+oaas-lib.secrets.job: the Job that creates a service's Secret once (chartgen/shared/secret-gen.py)
+in global.testImage, the release's kolla-toolbox (Python, no new image). A plain Job, not a hook:
+its name ends in a hash of its pod spec, so re-applying the same manifest (Argo CD) or an upgrade
+that changes nothing leaves it alone; new keys or overrides make a new Job. Pods that read the
+Secret wait for it: a missing secretKeyRef holds a container until the Secret exists.
+Usage: {{ include "oaas-lib.secrets.job" (dict "context" $ "service" "keystone" "keys" "dbPassword:alphanumeric:32 fernetKey0:fernet:32") }}
+Params: context (root context, required); service (string, required); keys (string, required:
+  space-separated key:format:length)
+*/ -}}
+{{- define "oaas-lib.secrets.job" -}}
+{{- $name := include "oaas-lib.names.fullname" (dict "context" .context "service" .service "component" "secrets") -}}
+{{- $pod := include "oaas-lib.secrets.jobPod" . -}}
+apiVersion: batch/v1
+kind: Job
+metadata:
+  name: {{ printf "%s-%s" ($name | trunc 54 | trimSuffix "-") ($pod | sha256sum | trunc 8) }}
+  labels:
+    {{- include "oaas-lib.labels.standard" (dict "context" .context "service" .service "component" "secrets") | nindent 4 }}
+spec:
+  backoffLimit: 6
+  activeDeadlineSeconds: 900
+  template:
+    {{- $pod | nindent 4 }}
+{{- end -}}
+
+{{- /*
+oaas-lib.secrets.jobPod: the pod template of the secrets Job (see oaas-lib.secrets.job).
+The Secret it creates carries no app.kubernetes.io/instance label: Argo CD's label tracking would
+take an object with it that is not in the manifest for an orphan and prune it.
+Usage: {{ include "oaas-lib.secrets.jobPod" (dict "context" $ "service" "keystone" "keys" "dbPassword:alphanumeric:32") }}
+Params: as oaas-lib.secrets.job
+*/ -}}
+{{- define "oaas-lib.secrets.jobPod" -}}
+{{- $context := .context -}}
+{{- $overrides := include "oaas-lib.secrets.overrideData" $context -}}
+{{- $labels := dict "app.kubernetes.io/name" .service "app.kubernetes.io/component" "secrets" "app.kubernetes.io/part-of" "oaas" -}}
+metadata:
+  labels:
+    {{- include "oaas-lib.labels.selector" (dict "context" $context "service" .service "component" "secrets") | nindent 4 }}
+    app.kubernetes.io/part-of: oaas
+  {{- if $overrides }}
+  annotations:
+    {{- /* a changed override makes a new Job, which copies it */}}
+    checksum/overrides: {{ $overrides | sha256sum }}
+  {{- end }}
+spec:
+  serviceAccountName: {{ include "oaas-lib.names.fullname" (dict "context" $context "service" .service "component" "secrets") }}
+  automountServiceAccountToken: true
+  enableServiceLinks: false
+  restartPolicy: OnFailure
+  securityContext:
+    runAsNonRoot: true
+    runAsUser: 65534
+    runAsGroup: 65534
+    seccompProfile:
+      type: RuntimeDefault
+  nodeSelector:
+    {{- include "oaas-lib.pods.nodeSelector" (dict "context" $context "role" "controller") | nindent 4 }}
+  containers:
+    - name: secrets
+      image: {{ include "oaas-lib.pods.image" $context.Values.global.testImage }}
+      imagePullPolicy: {{ $context.Values.global.testImage.pullPolicy | default "IfNotPresent" }}
+      command:
+        - /bin/sh
+        - -c
+        - exec "$(command -v python3 || command -v python)" -c "$0"
+        - {{ include "oaas-lib.shared.secret-gen.py" $context | quote }}
+      env:
+        - name: SECRET_NAME
+          value: {{ include "oaas-lib.names.secret" . | quote }}
+        - name: SECRET_KEYS
+          value: {{ .keys | quote }}
+        - name: SECRET_LABELS
+          value: {{ toJson $labels | quote }}
+        {{- if $overrides }}
+        - name: OVERRIDES_NAME
+          value: {{ include "oaas-lib.secrets.overridesName" . | quote }}
+        {{- end }}
+      resources:
+        requests: {cpu: 10m, memory: 32Mi, ephemeral-storage: 8Mi}
+        limits: {cpu: 200m, memory: 128Mi, ephemeral-storage: 32Mi}
+      securityContext:
+        {{- include "oaas-lib.pods.restrictedSecurity" . | nindent 8 }}
 {{- end -}}
