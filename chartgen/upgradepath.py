@@ -65,15 +65,29 @@ def headers(root: Path) -> dict[str, ReleaseHeader]:
     loaded.sort(key=lambda item: (item[0], item[1]))
     found: dict[str, ReleaseHeader] = {}
     before: str | None = None
+    documents = {name: doc for _, name, doc, _ in loaded}
     for released, name, doc, release in loaded:
         declared = release.get("previous")
         at = doc.position(("release", "previous") if declared else ("release", "name"))
         jobs = tuple(UpgradeJob(j["service"], j["name"], j["phase"], tuple(j["command"]), tuple(j.get("stop", ())))
-                     for j in doc.data.get("upgrade", {}).get("jobs", []))
+                     for j in effective_upgrade(name, documents).get("jobs", []))
         found[name] = ReleaseHeader(name, doc.file, released, bool(release.get("slurp", False)), declared or before,
                                     at, doc.position(("release", "name")), jobs)
         before = name
     return found
+
+
+def effective_upgrade(name: str, documents: dict) -> dict:
+    """The `upgrade:` block the chart of `name` renders: its own, else the one of the overlay it is
+    based on (release.basedOn), as the build lays the base under it."""
+    seen = set()
+    while name in documents and name not in seen:
+        seen.add(name)
+        data = documents[name].data
+        if "upgrade" in data:
+            return data["upgrade"]
+        name = (data.get("release") or {}).get("basedOn")
+    return {}
 
 
 def hop_kind(known: dict[str, ReleaseHeader], before: str, after: str) -> str | None:

@@ -78,7 +78,7 @@ def test_neighbours_that_are_no_supported_hop_are_an_error(before: str, after: s
 def test_a_skip_names_the_chain_to_take() -> None:
     result = run_chartgen("check-upgrade", "--from", "ocata", "--to", "queens")
     assert result.code == 1
-    assert "values/queens.yaml:6:13: CG508 ocata -> queens skips releases; upgrade one hop at a time: ocata -> pike -> queens" in result.stdout
+    assert "values/queens.yaml:11:13: CG508 ocata -> queens skips releases; upgrade one hop at a time: ocata -> pike -> queens" in result.stdout
 
 
 def test_a_new_claim_size_is_rejected_and_blamed_on_its_line(repo: Path) -> None:

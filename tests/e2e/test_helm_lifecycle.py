@@ -264,7 +264,11 @@ def assert_upgrade_hooks_ran(life: Lifecycle, release: str) -> None:
                if doc["kind"] == "Job" and "-upgrade-" in doc["metadata"]["name"] and "-upgrade-stop-" not in doc["metadata"]["name"]}
     assert sorted(weights) == sorted(declared)
     assert [weights[name] for name in declared] == sorted(weights.values())
-    assert not life.upgrade_jobs(), f"upgrade hook Jobs left behind: {life.upgrade_jobs()}"
+    left = [job for job in life.get("jobs") if "-upgrade-" in job["metadata"]["name"]]
+    assert not left, "upgrade hook Jobs left behind: " + "; ".join(
+        f"{job['metadata']['name']} deleting={job['metadata'].get('deletionTimestamp')} finalizers={job['metadata'].get('finalizers')} "
+        f"conditions={[c['type'] for c in job.get('status', {}).get('conditions', [])]} hook={job['metadata'].get('annotations', {}).get('helm.sh/hook')}"
+        for job in left)
 
 
 def test_rollback_of_the_last_hop(lifecycle: Lifecycle) -> None:
