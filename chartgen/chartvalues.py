@@ -87,8 +87,8 @@ def _global_params(umbrella: Umbrella, replicas: dict[str, int]) -> list[Param]:
         params.append(Param(("global", "priorityClasses"), settings["priorityClasses"],
                             {"type": "object", "additionalProperties": False, "required": ["create", "quorum", "nodeAgent"],
                              "properties": {"create": {"type": "boolean", "description": "The umbrella creates both PriorityClasses."},
-                                            "quorum": {"type": "string", "minLength": 1, "description": "PriorityClass of quorum members."},
-                                            "nodeAgent": {"type": "string", "minLength": 1, "description": "PriorityClass of node agents (DaemonSets)."}}},
+                                            "quorum": {"type": "string", "description": "PriorityClass of quorum members (\"\": <namespace>-<release>-quorum)."},
+                                            "nodeAgent": {"type": "string", "description": "PriorityClass of node agents, DaemonSets (\"\": <namespace>-<release>-node-agent)."}}},
                             "PriorityClasses of quorum members and node agents; create: false uses existing ones.", "Global"))
     params += [
         Param(("global", "networkPolicy", "enabled"), True, {"type": "boolean"},

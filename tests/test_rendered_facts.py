@@ -428,14 +428,15 @@ def test_scratch_space_is_bounded_everywhere(scratch: str, release: str) -> None
 def test_quorum_members_and_node_agents_have_their_priority_class(scratch: str, release: str) -> None:
     docs = objects(built(release, scratch))
     classes = {d["metadata"]["name"]: d["value"] for d in docs if d["kind"] == "PriorityClass"}
-    assert classes == {"oaas-quorum": 1000000, "oaas-node-agent": 900000}
+    # helm template: namespace "default", release "oaas"; two installs in one cluster get their own
+    assert classes == {"default-oaas-quorum": 1000000, "default-oaas-node-agent": 900000}
     priority = {f"{d['kind']}/{d['metadata']['name']}": d["spec"]["template"]["spec"].get("priorityClassName") for d in workloads(docs)}
     quorum = {f"StatefulSet/oaas-{name}-server" for name in ("galera", "rabbitmq", "etcd", "zookeeper")}
     assert quorum <= set(priority)
     quorum |= {"StatefulSet/oaas-mongodb-server"} & set(priority)  # mongodb: the releases that still have it
     agents = {name for name in priority if name.startswith("DaemonSet/")}
     assert len(agents) >= 5
-    assert {name: cls for name, cls in priority.items() if cls} == {name: "oaas-quorum" for name in quorum} | {name: "oaas-node-agent" for name in agents}
+    assert {name: cls for name, cls in priority.items() if cls} == {name: "default-oaas-quorum" for name in quorum} | {name: "default-oaas-node-agent" for name in agents}
     shared = objects(built(release, scratch), "--set", "global.priorityClasses.create=false")
     assert not [d for d in shared if d["kind"] == "PriorityClass"]
 
