@@ -12,6 +12,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 RELEASES = ("newton", "ocata", "pike", "queens", "rocky", "stein", "train", "ussuri", "victoria", "wallaby", "xena",
             "yoga", "zed", "2023.1", "2023.2", "2024.1", "2024.2", "2025.1", "2025.2", "2026.1", "2026.2")
+# One release per layout the overlays have (image scheme, base OS and Python, WSGI server): the tests
+# that run every external program on a release's whole rendering (lint, config programs) take these
+# in `make test`; `make lint` (chartgen lint --all-releases) runs them on every release. Newton: the
+# oldest, py2 binary images; queens: the default; stein: placement on its own, py3; victoria: focal;
+# xena: quay source images; zed: names without prefix, jammy; 2025.1: noble, RabbitMQ 4; 2026.1: uWSGI.
+LAYOUT_RELEASES = ("newton", "queens", "stein", "victoria", "xena", "zed", "2025.1", "2026.1")
 
 
 def supported_hops(slurp: bool = True) -> list[tuple[str, str]]:

@@ -27,7 +27,7 @@ from chartgen.configcheck import file_checks
 from chartgen.model import FileCheck
 from chartgen.verify import Tools, render_every_subchart
 from helmrender import built
-from helpers import RELEASES, ROOT, run_chartgen
+from helpers import LAYOUT_RELEASES as RELEASES, ROOT, run_chartgen
 
 pytestmark = pytest.mark.tools
 

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from helpers import RELEASES, run_chartgen
+from helpers import LAYOUT_RELEASES as RELEASES, run_chartgen
 
 pytestmark = pytest.mark.tools
 
