@@ -89,9 +89,10 @@ def load_inputs(config: BuildConfig) -> Inputs:
     return Inputs(tuple(blueprints), common, release, tuple(sites), bases)  # type: ignore[arg-type]
 
 
-def release_bases(config: BuildConfig, releases: dict[str, Path], doc: Document) -> tuple[Document, ...]:
+def release_bases(config: BuildConfig, releases: dict[str, Path], doc: Document,
+                  loaded: dict[str, Document] | None = None) -> tuple[Document, ...]:
     """The overlays under `doc` by `release.basedOn`, farthest first. An unknown base or a loop is
-    reported where the `basedOn` that names it stands."""
+    reported where the `basedOn` that names it stands. `loaded`: overlays the caller already parsed."""
     found: list[Document] = []
     seen = [config.release]
     current = doc
@@ -107,7 +108,7 @@ def release_bases(config: BuildConfig, releases: dict[str, Path], doc: Document)
         if base in seen:
             raise ChartgenError([Diagnostic(current.file, line, col, "CG310", f"release.basedOn makes a loop: {' -> '.join(seen + [base])}")])
         seen.append(base)
-        current = load_file(releases[base], config.display(releases[base]))
+        current = (loaded or {}).get(base) or load_file(releases[base], config.display(releases[base]))
         found.append(current)
 
 

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from chartgen.build import release_bases
 from chartgen.config import BuildConfig, release_files
 from chartgen.diagnostics import ChartgenError, Diagnostic, raise_if_any
-from chartgen.load import load_file
+from chartgen.load import Document, load_file
 from chartgen.validate import document_locator, validate
 
 NEXT, SLURP = "next", "slurp"  # N to N+1; a skip between consecutive SLURP releases
@@ -56,8 +57,9 @@ class Hop:
 def headers(root: Path) -> dict[str, ReleaseHeader]:
     """Every release overlay's header, oldest first."""
     config = BuildConfig(root, "")
+    files = release_files(root)
     loaded = []
-    for name, path in release_files(root).items():
+    for name, path in files.items():
         doc = load_file(path, config.display(path))
         raise_if_any(validate(doc.data, "overlay", document_locator(doc)))
         release = doc.data.get("release", {})
@@ -70,24 +72,18 @@ def headers(root: Path) -> dict[str, ReleaseHeader]:
         declared = release.get("previous")
         at = doc.position(("release", "previous") if declared else ("release", "name"))
         jobs = tuple(UpgradeJob(j["service"], j["name"], j["phase"], tuple(j["command"]), tuple(j.get("stop", ())))
-                     for j in effective_upgrade(name, documents).get("jobs", []))
+                     for j in effective_upgrade(config, doc, documents, files).get("jobs", []))
         found[name] = ReleaseHeader(name, doc.file, released, bool(release.get("slurp", False)), declared or before,
                                     at, doc.position(("release", "name")), jobs)
         before = name
     return found
 
 
-def effective_upgrade(name: str, documents: dict) -> dict:
-    """The `upgrade:` block the chart of `name` renders: its own, else the one of the overlay it is
-    based on (release.basedOn), as the build lays the base under it."""
-    seen = set()
-    while name in documents and name not in seen:
-        seen.add(name)
-        data = documents[name].data
-        if "upgrade" in data:
-            return data["upgrade"]
-        name = (data.get("release") or {}).get("basedOn")
-    return {}
+def effective_upgrade(config: BuildConfig, doc: Document, documents: dict[str, Document], files: dict[str, Path]) -> dict[str, Any]:
+    """The `upgrade:` block the chart of `doc` renders: its own, else the nearest one of the overlays
+    it is based on (release.basedOn), as the build lays the bases under it."""
+    chain = (*release_bases(config, files, doc, documents), doc)
+    return next((layer.data["upgrade"] for layer in reversed(chain) if "upgrade" in layer.data), {})
 
 
 def hop_kind(known: dict[str, ReleaseHeader], before: str, after: str) -> str | None:
