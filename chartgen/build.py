@@ -17,7 +17,7 @@ from chartgen.diagnostics import ChartgenError, Diagnostic, raise_if_any
 from chartgen.load import Document, load_file
 from chartgen.lineage import release_of, retag_patches
 from chartgen.merge import DerivedPatch, Merged, Partial, Patch, merge, merge_partial
-from chartgen.model import Umbrella
+from chartgen.model import Release, Umbrella
 from chartgen.resolve import resolve
 from chartgen.validate import document_locator, validate
 from chartgen.write import WriteReport, write_tree
