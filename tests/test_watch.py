@@ -51,7 +51,7 @@ def test_watch_rebuilds_only_what_an_edit_touched(tmp_path: Path) -> None:
         blueprint.write_text(good.replace("requests: {cpu: 50m, memory: 96Mi}", "requests: {cpu: 50m, memory: 128Mi}"))
         line = wait_for(found, "memcached.yaml changed")[-1]
         assert "rendered 1 of 16 subcharts, changed: charts/memcached" in line, line
-        assert 'requests:\n      cpu: "50m"\n      memory: "128Mi"' in (tmp_path / "out" / "oaas" / "charts" / "memcached" / "values.yaml").read_text()
+        assert 'requests:\n      cpu: "50m"\n      ephemeral-storage: "64Mi"\n      memory: "128Mi"' in (tmp_path / "out" / "oaas" / "charts" / "memcached" / "values.yaml").read_text()
 
         before = tree_bytes(tmp_path / "out")
         blueprint.write_text(good.replace("service: memcached", "service: memcached\nbroken: [", 1))
