@@ -52,6 +52,22 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items[:] = [item for item in items if not item.get_closest_marker("realpods")]
 
 
+# Modules marked `steps` are one operator's days in order: after a failed step the later ones
+# fail at once, naming it, instead of each waiting out its timeout on a broken installation.
+FAILED_STEP: dict[str, str] = {}
+
+
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> None:
+    if item.get_closest_marker("steps") and call.excinfo is not None and call.when == "call":
+        FAILED_STEP.setdefault(item.module.__name__, item.name)
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    failed = FAILED_STEP.get(item.module.__name__) if item.get_closest_marker("steps") else None
+    if failed:
+        pytest.fail(f"not run: the earlier step {failed} failed", pytrace=False)
+
+
 def prepare_machine() -> None:
     """Install and build what the cluster needs; fail with the script's last lines."""
     for script, *args in PREPARE:
