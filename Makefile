@@ -41,9 +41,12 @@ optdata: setup
 include tools/e2e.mk
 
 # Unit, bad-input, determinism and rendering tests (need the tools) and the end-to-end ones on
-# kwok nodes; then the real pods (a real node, the stand-in images: root, see make e2e-real).
+# kwok nodes, on TEST_WORKERS pytest-xdist workers (the e2e ones together on one, with one control
+# plane); then the real pods, alone on the machine (a real node, the stand-in images: root, see
+# make e2e-real).
+TEST_WORKERS ?= 2
 test: setup tools control-plane node images
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
 	CHARTGEN_REALPODS_SCOPE=$(REALPODS_SCOPE) $(BIN)/python -m pytest -m realpods tests/realpods -v
 
 unit: setup

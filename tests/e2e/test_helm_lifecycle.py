@@ -33,8 +33,9 @@ ONE_MIB = 1024 * 1024
 
 def planned_chain(slurp: bool) -> tuple[str, ...]:
     """The releases one helm major walks, as `chartgen upgrade-path` plans them: from the oldest
-    release (every release) or the oldest SLURP release (SLURP skips), to the newest release a
-    supported chain reaches (values/ may lack the releases in between: the chain stops there)."""
+    release to the newest (every release), or from the oldest SLURP release to the newest SLURP
+    release (SLURP skips; the last hop on to a newer non-SLURP release is an N to N+1 one), as far as
+    a supported chain reaches (values/ may lack the releases in between: the chain stops there)."""
     from chartgen.upgradepath import headers
 
     known = headers(REPO)
@@ -42,7 +43,7 @@ def planned_chain(slurp: bool) -> tuple[str, ...]:
     if not names:
         return ()
     start = names[0]
-    for target in reversed(list(known)[list(known).index(start) + 1:]):
+    for target in reversed(names[1:] if slurp else list(known)[1:]):
         result = subprocess.run([str(REPO / ".venv" / "bin" / "chartgen"), "upgrade-path", "--from", start, "--to", target,
                                  "--format", "json", "--slurp" if slurp else "--every-release"], capture_output=True, text=True, cwd=REPO)
         if result.returncode == 0:
