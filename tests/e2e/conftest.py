@@ -66,15 +66,6 @@ def namespace(control_plane: ControlPlane, request: pytest.FixtureRequest):
     control_plane.kubectl("delete", "namespace", name, "--wait=false", check=False)
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Under pytest-xdist (make test: two workers) every e2e test goes to one worker, which starts
-    the one control plane; the other worker meanwhile runs the tests that need no cluster."""
-    here = Path(__file__).resolve().parent
-    for item in items:
-        if here in Path(str(item.fspath)).resolve().parents:
-            item.add_marker(pytest.mark.xdist_group("e2e"))
-
-
 _E2E_SECONDS: list[float] = []
 _E2E_LINES: list[str] = []  # E2E_REPORT as it reached the terminal (from a worker under xdist)
 _REPORTED = [0]  # how many lines of this process's E2E_REPORT went out with a test's report
