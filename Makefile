@@ -41,12 +41,12 @@ optdata: setup
 include tools/e2e.mk
 
 # Unit, bad-input, determinism and rendering tests (need the tools) and the end-to-end ones on
-# kwok nodes, on TEST_WORKERS pytest-xdist workers (the e2e ones together on one, with one control
-# plane); then the real pods, alone on the machine (a real node, the stand-in images: root, see
-# make e2e-real).
+# kwok nodes, on TEST_WORKERS pytest-xdist workers (a file's tests on one worker: the kwok upgrade
+# chains of test_helm_lifecycle.py share their control plane and run in order); then the real pods,
+# alone on the machine (a real node, the stand-in images: root, see make e2e-real).
 TEST_WORKERS ?= 2
 test: setup tools control-plane node images
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 	CHARTGEN_REALPODS_SCOPE=$(REALPODS_SCOPE) $(BIN)/python -m pytest -m realpods tests/realpods -v
 
 unit: setup

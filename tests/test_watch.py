@@ -66,7 +66,9 @@ def test_watch_rebuilds_only_what_an_edit_touched(tmp_path: Path) -> None:
     finally:
         process.send_signal(signal.SIGINT)
         try:
-            process.wait(timeout=10)
+            process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             process.kill()
+            process.wait(timeout=30)
+            raise AssertionError("chartgen build --watch did not stop within 30 s of Ctrl-C") from None
     assert process.returncode in (0, -signal.SIGINT, 130)

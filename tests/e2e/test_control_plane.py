@@ -10,7 +10,7 @@ import pytest
 
 from controlplane import DEFAULT_NODE_COUNTS, STORAGE_CLASS, SERVICE_CIDR, ControlPlane, ControlPlaneError
 
-pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]  # one worker, one control plane
+pytestmark = pytest.mark.e2e
 
 TIMEOUT = "120s"
 

@@ -25,7 +25,7 @@ import pytest
 from controlplane import E2E_REPORT, REPO, STORAGE_CLASS, ControlPlane
 from secretsjob import generated_secrets, run_secrets_jobs
 
-pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]  # one worker, one control plane
+pytestmark = pytest.mark.e2e
 
 TIMEOUT = "5m"
 ONE_MIB = 1024 * 1024

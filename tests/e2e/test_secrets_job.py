@@ -17,7 +17,7 @@ import pytest
 from controlplane import REPO, ControlPlane
 from secretsjob import generated_secrets, run_job, run_secrets_jobs, secrets_jobs
 
-pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]  # one worker, one control plane
+pytestmark = pytest.mark.e2e
 
 RELEASE = "queens"
 
