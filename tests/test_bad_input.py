@@ -166,6 +166,8 @@ CASES = [
     Case("unknown release", {}, "values/mitaka.yaml:1:1: CG501", "unknown release 'mitaka' (known: newton, ocata, pike, queens, rocky, stein, train, ussuri, victoria, wallaby, xena, yoga, zed, 2023.1, 2023.2, 2024.1, 2024.2, 2025.1, 2025.2, 2026.1, 2026.2)", release="mitaka"),
     Case("dependency checked by a liveness probe", {"blueprints/nova.yaml": [('      liveness: {exec: [/bin/sh, -c, "grep -qa nova-conductor /proc/1/cmdline"]', "      liveness: {connectedTo: rabbitmq.server.amqp")]},
          "blueprints/nova.yaml:@:31: CG418", "nova.conductor: the liveness probe checks the dependency rabbitmq.server.amqp", anchor="liveness: {connectedTo: rabbitmq.server.amqp"),
+    Case("dependency socket checked by a liveness probe", {"blueprints/nova.yaml": [('"grep -qa nova-conductor /proc/1/cmdline"', '"grep -q \':1628 01 \' /proc/net/tcp /proc/net/tcp6"')]},
+         "blueprints/nova.yaml:@:24: CG418", "nova.conductor: the liveness probe checks the dependency rabbitmq.server.amqp", anchor="liveness: {exec: [/bin/sh, -c, \"grep -q ':1628"),
     Case("site overlay not found", {}, "missing-site.yaml:1:1: CG502", "overlay file not found", extra=("--overlay", "missing-site.yaml")),
     # A release overlay built on another one (release.basedOn): an unknown base, a loop.
     Case("basedOn an unknown release", {"values/rocky.yaml": [("  basedOn: queens\n", "  basedOn: kilo\n")]},

@@ -16,9 +16,12 @@ FAIL::
 
     probes:
       liveness: {connectedTo: rabbitmq.server.amqp}
+      # the same by hand: an established socket to 5672 (0x1628), a port it waits for
+      liveness: {exec: [/bin/sh, -c, "grep -q ':1628 01 ' /proc/net/tcp /proc/net/tcp6"]}
 """
 
-from typing import Iterator
+import re
+from typing import Any, Iterator
 
 from chartgen.checks.context import Context
 from chartgen.diagnostics import Diagnostic
@@ -28,8 +31,35 @@ CODE = "CG418"
 
 def check(context: Context) -> Iterator[Diagnostic]:
     for service, key, component in context.components():
-        target = component.get("probes", {}).get("liveness", {}).get("connectedTo")
+        liveness = component.get("probes", {}).get("liveness", {})
+        where = ("services", service, "components", key, "probes", "liveness")
+        target = liveness.get("connectedTo") or _socket_checked(context, component, liveness)
         if target:
-            yield context.diagnostic(("services", service, "components", key, "probes", "liveness", "connectedTo"), CODE,
+            field = "connectedTo" if "connectedTo" in liveness else "exec"
+            yield context.diagnostic((*where, field), CODE,
                                      f"{service}.{key}: the liveness probe checks the dependency {target}; "
                                      "check it in readiness and the process itself in liveness")
+
+
+def _socket_checked(context: Context, component: dict[str, Any], liveness: dict[str, Any]) -> str | None:
+    """The waited-for dependency whose port (as /proc/net/tcp spells it, 4 hex digits) an exec
+    probe looks for among the container's sockets."""
+    command = " ".join(str(part) for part in liveness.get("exec", []))
+    if "/proc/net/tcp" not in command:
+        return None
+    spelled = {word.upper() for word in re.findall(r":([0-9A-Fa-f]{4})\b", command)}
+    for label in component.get("waitFor", []):
+        port = _port_of(context, str(label))
+        if port is not None and f"{port:04X}" in spelled:
+            return str(label)
+    return None
+
+
+def _port_of(context: Context, label: str) -> int | None:
+    """The port a `service.component.port` label names in the catalog."""
+    parts = label.split(".")
+    if len(parts) != 3:
+        return None
+    service, key, name = parts
+    port = context.catalog.get(service, {}).get("components", {}).get(key, {}).get("ports", {}).get(name, {})
+    return port.get("port") if isinstance(port, dict) else None
