@@ -42,7 +42,9 @@ def test_watch_rebuilds_only_what_an_edit_touched(tmp_path: Path) -> None:
         shutil.copytree(ROOT / folder, tmp_path / folder)
     env = dict(os.environ, XDG_CACHE_HOME=str(tmp_path / "cache"), PYTHONUNBUFFERED="1")
     process = subprocess.Popen([sys.executable, "-m", "chartgen", "build", "--watch", "--out", str(tmp_path / "out")],
-                               cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               # as from a terminal: an xdist worker ignores SIGINT, and a child inherits that
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         found = lines_of(process)
         wait_for(found, "rendered 16 of 16 subcharts")

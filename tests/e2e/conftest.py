@@ -66,31 +66,15 @@ def namespace(control_plane: ControlPlane, request: pytest.FixtureRequest):
     control_plane.kubectl("delete", "namespace", name, "--wait=false", check=False)
 
 
-_E2E_SECONDS: list[float] = []
-_E2E_LINES: list[str] = []  # E2E_REPORT as it reached the terminal (from a worker under xdist)
 _REPORTED = [0]  # how many lines of this process's E2E_REPORT went out with a test's report
 
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):  # noqa: ANN201 - a hook wrapper
+    """E2E_REPORT's new lines ride on the test's teardown report: under xdist a report travels
+    from the worker to the controller, this process's list does not (tests/conftest.py prints them)."""
     outcome = yield
     report = outcome.get_result()
     if report.when == "teardown" and len(E2E_REPORT) > _REPORTED[0]:
-        # A report travels from an xdist worker to the controller; this process's list does not.
         report.user_properties.append(("e2e_report", E2E_REPORT[_REPORTED[0]:]))
         _REPORTED[0] = len(E2E_REPORT)
-
-
-def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    if "e2e" in report.keywords:
-        _E2E_SECONDS.append(report.duration)
-    if report.when == "teardown":
-        _E2E_LINES.extend(line for key, lines in report.user_properties if key == "e2e_report" for line in lines)
-
-
-def pytest_terminal_summary(terminalreporter) -> None:  # noqa: ANN001 - pytest's own type
-    """The total time of the e2e stage (setup, calls and teardown of every e2e test)."""
-    for line in _E2E_LINES:
-        terminalreporter.write_line(line)
-    if _E2E_SECONDS:
-        terminalreporter.write_line(f"e2e stage: {sum(_E2E_SECONDS):.0f}s over {len(_E2E_SECONDS) // 3} tests")
