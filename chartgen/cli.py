@@ -157,7 +157,15 @@ def _watch(config: BuildConfig, quiet: bool) -> None:
     from chartgen.watch import watch, watched_paths
 
     click.echo(f"watching {', '.join(config.display(p) for p in watched_paths(config))} for {config.release} (Ctrl-C stops)")
-    for rebuild in watch(config):
+    # Ctrl-C is how a watch ends, with 0: watchfiles ends the iteration when it comes while waiting;
+    # during a rebuild it is a KeyboardInterrupt (the write is all or nothing), not click's "Aborted!".
+    with contextlib.suppress(KeyboardInterrupt):
+        _report_rebuilds(config, quiet, watch(config))
+    click.echo("stopped watching", err=True)
+
+
+def _report_rebuilds(config: BuildConfig, quiet: bool, rebuilds: Iterator[Any]) -> None:
+    for rebuild in rebuilds:
         trigger = f"{', '.join(rebuild.changed_inputs)} changed: " if rebuild.changed_inputs else ""
         if rebuild.problems:
             for diagnostic in rebuild.problems:

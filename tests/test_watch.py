@@ -73,4 +73,4 @@ def test_watch_rebuilds_only_what_an_edit_touched(tmp_path: Path) -> None:
             process.kill()
             process.wait(timeout=30)
             raise AssertionError("chartgen build --watch did not stop within 30 s of Ctrl-C") from None
-    assert process.returncode in (0, -signal.SIGINT, 130)
+    assert process.returncode == 0, "Ctrl-C is how a watch ends, whether it waits or rebuilds"
