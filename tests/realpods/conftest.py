@@ -58,7 +58,8 @@ FAILED_STEP: dict[str, str] = {}
 
 
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> None:
-    if item.get_closest_marker("steps") and call.excinfo is not None and call.when == "call":
+    failed = call.excinfo is not None and not call.excinfo.errisinstance(pytest.skip.Exception)
+    if item.get_closest_marker("steps") and failed and call.when == "call":
         FAILED_STEP.setdefault(item.module.__name__, item.name)
 
 
