@@ -193,7 +193,7 @@ def _component_params(workload: Workload) -> list[Param]:
                                                                "description": _sentence(port.description or f"NodePort of the {port.name} port ({port.port})")}
                                             for port in published}},
                             "NodePort of each published port.", section))
-    if published and workload.service_type in ("ClusterIP", "NodePort"):
+    if workload.publishable:
         params.append(Param((key, "serviceType"), workload.service_type,
                             {"enum": ["ClusterIP", "NodePort"], "description": "ClusterIP: reachable in the cluster only; NodePort: also on nodePorts of every node."},
                             "Service type: ClusterIP (in the cluster only) or NodePort (also on nodePorts of every node).", section))

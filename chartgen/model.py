@@ -339,6 +339,12 @@ class Workload:
     stops: tuple[str, ...] = ()  # kebab names of the components scaled to 0 before it runs
 
     @property
+    def publishable(self) -> bool:
+        """A Service the deployer may publish on the nodePorts of every node: its type is the value
+        `<component>.serviceType` (ClusterIP or NodePort), read by the Service and its NetworkPolicy."""
+        return self.service_type in ("ClusterIP", "NodePort") and any(port.node_port for port in self.ports)
+
+    @property
     def template(self) -> str:
         """The archetype template that emits this workload."""
         return f"archetypes/{self.kind.lower()}.yaml.j2"

@@ -265,9 +265,8 @@ def _ingress_peers(service: Service, umbrella: Umbrella, component: Workload) ->
         "peers": [service.name] + [s.name for s in dependents],
         "host_peers": sorted({name for name, _ in host_waits}),
         "host_ports": [port for port in component.ports if port.port in {by_name.get(label[len(prefix):]) for _, label in host_waits}],
-        "public": component.service_type in ("NodePort", "LoadBalancer"),
-        # ClusterIP by default, NodePort when the deployer sets <component>.serviceType (service.yaml.j2)
-        "publishable": component.service_type == "ClusterIP" and any(port.node_port for port in component.ports),
+        # published whatever the values say; a publishable one only when its serviceType is NodePort
+        "public": component.service_type in ("NodePort", "LoadBalancer") and not component.publishable,
     }
 
 

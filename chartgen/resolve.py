@@ -442,8 +442,7 @@ class _Resolver:
         port = (component or {}).get("ports", {}).get(port_name)
         if component is not None and port is None:
             report(f"connectedTo {target!r}: {service}.{component_key} has no port {port_name!r}")
-        numbers = sorted({port["port"], port.get("servicePort", port["port"])}) if port else [0]
-        remote = "|".join(f"{number:04X}" for number in numbers)
+        remote = "|".join(socket_ports(port) if port else ["0000"])
         return ("/bin/sh", "-c", f"grep -qE '^ *[0-9]+: [0-9A-F]+:[0-9A-F]{{4}} [0-9A-F]+:({remote}) 01 ' /proc/net/tcp /proc/net/tcp6")
 
     @staticmethod
@@ -451,6 +450,12 @@ class _Resolver:
         if spec is None:
             return None
         return Persistence(spec["mountPath"], spec["size"], tuple(spec.get("accessModes", ["ReadWriteOnce"])), spec.get("storageClass"))
+
+
+def socket_ports(port: dict[str, Any]) -> list[str]:
+    """How /proc/net/tcp spells the remote port of a socket to a catalog port (4 hex digits): the
+    container's, or the Service's when it differs (connectedTo probes; checks/liveness_dependency)."""
+    return [f"{number:04X}" for number in sorted({port["port"], port.get("servicePort", port["port"])})]
 
 
 def with_ephemeral_storage(resources: dict[str, Any]) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from typing import Any, Iterator
 
 from chartgen.checks.context import Context
 from chartgen.diagnostics import Diagnostic
+from chartgen.resolve import socket_ports
 
 CODE = "CG418"
 
@@ -49,17 +50,18 @@ def _socket_checked(context: Context, component: dict[str, Any], liveness: dict[
         return None
     spelled = {word.upper() for word in re.findall(r":([0-9A-Fa-f]{4})\b", command)}
     for label in component.get("waitFor", []):
-        port = _port_of(context, str(label))
-        if port is not None and f"{port:04X}" in spelled:
+        port = _catalog_port(context, str(label))
+        if port and spelled & set(socket_ports(port)):
             return str(label)
     return None
 
 
-def _port_of(context: Context, label: str) -> int | None:
-    """The port a `service.component.port` label names in the catalog."""
+def _catalog_port(context: Context, label: str) -> dict[str, Any] | None:
+    """The catalog entry of the port a `service.component.port` label names (the resolver reports
+    a label that names none)."""
     parts = label.split(".")
     if len(parts) != 3:
         return None
     service, key, name = parts
-    port = context.catalog.get(service, {}).get("components", {}).get(key, {}).get("ports", {}).get(name, {})
-    return port.get("port") if isinstance(port, dict) else None
+    port = context.catalog.get(service, {}).get("components", {}).get(key, {}).get("ports", {}).get(name)
+    return port if isinstance(port, dict) else None
