@@ -28,6 +28,11 @@ def pod_specs(docs: list[dict]) -> list[tuple[str, dict]]:
     return [(f"{d['kind']}/{d['metadata']['name']}", d["spec"]["template"]["spec"]) for d in docs if d["kind"] in ("Deployment", "StatefulSet", "DaemonSet", "Job")]
 
 
+# The chart's own Jobs with a token and a narrow Role (test_least_privilege_everywhere checks it):
+# each service's secrets Job (named by the hash of its spec) and an upgrade's stop Job.
+CHART_OWN_JOB = re.compile(r"Job/oaas-[a-z]+-(secrets-[0-9a-f]{8}|upgrade-stop-[a-z0-9-]+)")
+
+
 @pytest.mark.parametrize("major", [3, 4])
 def test_galera_topology(scratch: str, major: int) -> None:
     docs = objects(built("queens", scratch), major=major)
@@ -138,8 +143,8 @@ def test_api_tokens_only_where_a_blueprint_declares_api_access(scratch: str, rel
         mounts = {container["name"]: [m["mountPath"] for m in container.get("volumeMounts", [])]
                   for container in spec.get("initContainers", []) + spec["containers"]}
         token = "/var/run/secrets/kubernetes.io/serviceaccount"
-        if re.fullmatch(r"oaas-[a-z]+-(secrets-[0-9a-f]{8}|upgrade-stop-[a-z0-9-]+)", name):
-            continue  # the chart's own Jobs, with narrow Roles: test_least_privilege_everywhere
+        if CHART_OWN_JOB.fullmatch(where):
+            continue
         if name not in declared:
             assert "serviceAccountName" not in spec and not any(token in paths for paths in mounts.values()), where
             continue
@@ -217,8 +222,7 @@ def test_generated_secrets_are_made_by_a_job_with_a_narrow_role(scratch: str) ->
     assert all(rule["resources"] == ["secrets"] and rule["apiGroups"] == [""] for rule in role["rules"])
     binding = find(docs, "RoleBinding", "oaas-keystone-secrets")
     assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "oaas-keystone-secrets", "namespace": "openstack"}]
-    others = [name for name, s in pod_specs(docs) if s.get("automountServiceAccountToken") is not False
-              and "-secrets-" not in name and "-upgrade-stop-" not in name]
+    others = [name for name, s in pod_specs(docs) if s.get("automountServiceAccountToken") is not False and not CHART_OWN_JOB.fullmatch(name)]
     assert not others  # only the secrets Jobs and the upgrade's stop Jobs get a token
 
 
