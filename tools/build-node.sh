@@ -6,6 +6,8 @@
 #   bin/kubelet, bin/kube-proxy   the wrapper module tools/controlplane
 #   bin/coredns                   go install github.com/coredns/coredns@$COREDNS_VERSION
 #   bin/pause                     tools/pause, the pod sandbox's process
+#   bin/kube-router               go install .../kube-router/v2@$KUBE_ROUTER_VERSION
+#                                 (its firewall controller enforces NetworkPolicies)
 #   images/pause.tar              OCI layouts (umoci), imported into containerd
 #   images/coredns.tar            by the tests: there is no registry here
 #   images/busybox.tar            Debian's busybox-static, for the smoke tests
@@ -53,6 +55,16 @@ build_node_binaries() {
 build_coredns() {
     echo "  building coredns $COREDNS_VERSION..."
     GOBIN=$bin_dir go install -trimpath -ldflags "-s -w" "github.com/coredns/coredns@$COREDNS_VERSION"
+}
+
+build_kube_router() {
+    echo "  building kube-router $KUBE_ROUTER_VERSION (about 2 minutes when the Go cache is cold)..."
+    local gobin
+    gobin=$(mktemp -d)
+    GOBIN=$gobin go install -trimpath -ldflags "-s -w" \
+        "github.com/cloudnativelabs/kube-router/v2/cmd/kube-router@$KUBE_ROUTER_VERSION"
+    mv "$gobin/kube-router" "$bin_dir/kube-router"
+    rmdir "$gobin"
 }
 
 build_pause() {
@@ -136,7 +148,7 @@ main() {
     # One builder at a time: two test sessions may start together.
     exec 9>"$version_dir/.build-node.lock"
     flock 9
-    echo "real node $K8S_VERSION (coredns $COREDNS_VERSION, $go_version) in $version_dir"
+    echo "real node $K8S_VERSION (coredns $COREDNS_VERSION, kube-router $KUBE_ROUTER_VERSION, $go_version) in $version_dir"
 
     local total=$SECONDS busybox_version
     busybox_version=$(dpkg-query -W -f='${Version}' busybox-static 2>/dev/null) ||
@@ -147,6 +159,8 @@ main() {
         $module/go.mod $module/go.sum $module/cmd/kubelet/main.go $module/cmd/kube-proxy/main.go
     fingerprint_flags="-s -w" fingerprint_versions=$COREDNS_VERSION \
         build_group coredns build_coredns "$bin_dir/coredns" --
+    fingerprint_flags="-s -w" fingerprint_versions=$KUBE_ROUTER_VERSION \
+        build_group kube-router build_kube_router "$bin_dir/kube-router" --
     fingerprint_flags="-s -w" fingerprint_versions="" \
         build_group pause build_pause "$bin_dir/pause" -- tools/pause/go.mod tools/pause/main.go
 

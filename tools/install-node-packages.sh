@@ -14,9 +14,10 @@ set -euo pipefail
 # containerd + runc: the CRI and OCI runtime (containerd is started by the
 # tests themselves: these machines have no systemd). containernetworking-plugins:
 # bridge, host-local, loopback in /usr/lib/cni. mmdebstrap + umoci + busybox-static:
-# OCI images built here. iptables + conntrack: kube-proxy. socat: port-forward.
+# OCI images built here. iptables + conntrack: kube-proxy. ipset: the address sets of
+# kube-router's NetworkPolicy rules. socat: port-forward.
 PACKAGES=(containerd runc containernetworking-plugins mmdebstrap umoci busybox-static
-    iptables conntrack socat)
+    iptables conntrack ipset socat)
 
 # How long to wait for another apt/dpkg (another helper, unattended-upgrades).
 LOCK_TIMEOUT=300

@@ -1,4 +1,5 @@
-"""Cluster add-ons of the real-pods cluster: CoreDNS, as kubeadm deploys it.
+"""Cluster add-ons of the real-pods cluster: CoreDNS, as kubeadm deploys it, and the
+RBAC of the NetworkPolicy engine (kube-router's firewall controller, a host process).
 
 CoreDNS runs as a non-root user from our own image (a static binary, no
 shell), listens on 1053 (no NET_BIND_SERVICE needed) behind the kube-dns
@@ -109,3 +110,33 @@ def _deployment(image: str, node_name: str) -> dict:
             },
         },
     }
+
+
+POLICY_ENGINE_USER = "system:kube-router"
+
+
+def policy_engine_rbac() -> list[dict]:
+    """Read-only access to what kube-router's firewall controller watches, and no more."""
+    name = "chartgen:network-policy-engine"
+    return [
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRole",
+            "metadata": {"name": name},
+            "rules": [
+                {"apiGroups": [""], "resources": ["pods", "namespaces", "nodes", "services", "endpoints"],
+                 "verbs": ["get", "list", "watch"]},
+                {"apiGroups": ["discovery.k8s.io"], "resources": ["endpointslices"],
+                 "verbs": ["get", "list", "watch"]},
+                {"apiGroups": ["networking.k8s.io"], "resources": ["networkpolicies"],
+                 "verbs": ["get", "list", "watch"]},
+            ],
+        },
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRoleBinding",
+            "metadata": {"name": name},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": name},
+            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": POLICY_ENGINE_USER}],
+        },
+    ]

@@ -3,7 +3,9 @@
 The control plane of tests/e2e/controlplane.py (etcd, kube-apiserver,
 controller-manager, scheduler) plus one real node: containerd (own config,
 root, state and socket), the kubelet, kube-proxy in iptables mode, a bridge CNI
-network on a private pod range, and CoreDNS as a Deployment. The API server
+network on a private pod range, kube-router's firewall controller enforcing
+NetworkPolicies (iptables and ipsets; see tools/control-plane.env for why not
+kube-network-policies), and CoreDNS as a Deployment. The API server
 binds and advertises the node's address, which lives on `lo` (no dummy links
 here, and a node IP cannot be loopback), so pods reach it through the
 `kubernetes` Service. kwok may add fake compute/network nodes beside the real
@@ -40,7 +42,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from controlplane import REPO, ControlPlane, ControlPlaneError  # noqa: E402
+from controlplane import REPO, SERVICE_CIDR, ControlPlane, ControlPlaneError  # noqa: E402
 from host import Host, HostError, kill_and_wait, process_table, unmount_all, with_descendants  # noqa: E402
 
 import addons  # noqa: E402
@@ -57,7 +59,9 @@ FAKE_NODES = {"compute": 1, "network": 1}
 REAL_NODE_SELECTOR = {"chartgen-e2e/node": "real"}
 LOCK_FILE = Path(tempfile.gettempdir()) / "chartgen-realpods.lock"
 HOST_PROGRAMS = ("containerd", "containerd-shim-runc-v2", "ctr", "runc", "iptables", "ip6tables",
-                 "iptables-save", "conntrack", "ip", "umount")
+                 "iptables-save", "ipset", "conntrack", "ip", "umount")
+# Host processes of the node, stopped first at teardown (nothing may restart pods or rewrite rules).
+NODE_AGENTS = ("kubelet", "kube-proxy", "kube-router")
 INSTALL_HINT = "run tools/install-node-packages.sh (as root)"
 BUILD_HINT = "run tools/build-node.sh"
 
@@ -91,12 +95,14 @@ class RealCluster(ControlPlane):
 
     def __init__(self, *, node_labels: dict[str, str], fake_nodes: dict[str, int] | None = None,
                  persistent_volumes: int = 0, startup_timeout: float = 180.0,
-                 lock_timeout: float = 900.0, **kwargs: Any) -> None:
+                 lock_timeout: float = 900.0, network_policies: bool = True, **kwargs: Any) -> None:
         super().__init__(node_counts=FAKE_NODES if fake_nodes is None else fake_nodes,
                          persistent_volumes=persistent_volumes, startup_timeout=startup_timeout,
                          address=NODE_IP, **kwargs)
         self.node_labels = dict(node_labels)
         self.lock_timeout = lock_timeout
+        # Enforce NetworkPolicies (kube-router); off only to show what they block.
+        self.network_policies = network_policies
         self.image_dir = self.bin_dir.parent / "images"
         self.host = host_of_every_run()
         self.teardown_problems: list[str] = []
@@ -116,7 +122,7 @@ class RealCluster(ControlPlane):
                     if not (CNI_BIN_DIR / p).is_file()]
         if missing:
             raise ControlPlaneError(f"missing {', '.join(missing)}: {INSTALL_HINT}")
-        ours = [self.bin_dir / b for b in ("kubelet", "kube-proxy")]
+        ours = [self.bin_dir / b for b in NODE_AGENTS]
         ours += [self.image_dir / f"{i}.tar" for i in ("pause", "coredns", "busybox")]
         missing = [str(p) for p in ours if not p.is_file()]
         if missing:
@@ -172,6 +178,10 @@ class RealCluster(ControlPlane):
 
     def _take_lock(self) -> None:
         """One real-pods cluster per machine: wait (bounded) for another run to end."""
+        if lock_held_by_parent():
+            # `flock <LOCK_FILE> pytest ...` already serialises this run: a second lock
+            # on the same file would wait for ourselves until the timeout.
+            return
         self._lock = open(LOCK_FILE, "a+")
         deadline = time.monotonic() + self.lock_timeout
         told = False
@@ -202,7 +212,8 @@ class RealCluster(ControlPlane):
         # kube-proxy is bound to system:node-proxier by the default policy.
         return {**super()._identities(),
                 "kubelet": (f"system:node:{NODE_NAME}", "system:nodes"),
-                "kube-proxy": ("system:kube-proxy", "")}
+                "kube-proxy": ("system:kube-proxy", ""),
+                "kube-router": (addons.POLICY_ENGINE_USER, "")}
 
     def _authorization_modes(self) -> str:
         return "Node,RBAC"
@@ -217,6 +228,8 @@ class RealCluster(ControlPlane):
         self._timed("system-images", self._import_system_images)
         self._timed("kubelet-spawned", self._start_kubelet)
         self._timed("kube-proxy-spawned", self._start_kube_proxy)
+        if self.network_policies:
+            self._timed("network-policy-engine", self._start_policy_engine)
 
     def _start_containerd(self) -> None:
         self._path("cni", "net.d").mkdir(parents=True)
@@ -263,6 +276,21 @@ class RealCluster(ControlPlane):
         config = self._path("kube-proxy-config.json")
         config.write_text(json.dumps(nodeconfig.kube_proxy_config(kubeconfig), indent=2))
         self._spawn("kube-proxy", [f"--config={config}", "--v=1"])
+
+    def _start_policy_engine(self) -> None:
+        """kube-router with only its firewall controller: pods stay on the bridge CNI, Services on kube-proxy."""
+        self.apply(*addons.policy_engine_rbac())
+        kubeconfig = self._write_kubeconfig("kube-router", self._tokens["kube-router"])
+        self._spawn("kube-router", [
+            f"--kubeconfig={kubeconfig}",
+            f"--hostname-override={NODE_NAME}",
+            "--run-firewall=true", "--run-router=false", "--run-service-proxy=false", "--enable-cni=false",
+            f"--service-cluster-ip-range={SERVICE_CIDR}",
+            "--health-port=0", "--metrics-port=0", "--v=1",
+        ])
+        # Its top chain, hooked into FORWARD, exists once the first full sync is done.
+        self.wait_for("kube-router to install its NetworkPolicy chains (KUBE-ROUTER-FORWARD)",
+                      lambda: run_quietly("iptables", "-w", "5", "-S", "KUBE-ROUTER-FORWARD") == 0, timeout=60)
 
     def _start_addons(self) -> None:
         self.timings["node-ready-after"] = round(time.monotonic() - self.started_at, 2)
@@ -362,8 +390,8 @@ class RealCluster(ControlPlane):
         self.timings["teardown"] = round(time.monotonic() - began, 2)
 
     def _stop_node(self) -> None:
-        """kubelet and kube-proxy first (nothing restarts pods), then containers, then containerd."""
-        node = [c for c in self.components if c.name in ("kubelet", "kube-proxy")]
+        """kubelet, kube-proxy and kube-router first (nothing restarts pods), then containers, then containerd."""
+        node = [c for c in self.components if c.name in NODE_AGENTS]
         for component in node:
             self._timed(f"teardown-{component.name}", lambda: self._terminate(component))
         containerd = [c for c in self.components if c.name == "containerd"]
@@ -401,5 +429,14 @@ class RealCluster(ControlPlane):
         return self.host.leftovers()
 
 
-def run_quietly(*args: str) -> None:
-    subprocess.run(args, capture_output=True, check=False)
+def lock_held_by_parent() -> bool:
+    """Whether this process runs under `flock LOCK_FILE ...` (flock(1) holding the machine's lock)."""
+    try:
+        argv = Path(f"/proc/{os.getppid()}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return Path(argv[0].decode(errors="replace")).name == "flock" and str(LOCK_FILE).encode() in argv
+
+
+def run_quietly(*args: str) -> int:
+    return subprocess.run(args, capture_output=True, check=False, timeout=60).returncode

@@ -1,7 +1,8 @@
 """What a real node changes on this machine, and how to take it all back.
 
 A kubelet and containerd leave traces outside their folders: an address on
-`lo`, a bridge, iptables chains (KUBE-*) and our FORWARD rule, cgroups, mounts
+`lo`, a bridge, iptables chains (KUBE-*) and our FORWARD rule, the NetworkPolicy
+engine's ipsets, cgroups, mounts
 (overlay roots, shm, tmpfs volumes, network namespaces), shims and container
 processes re-parented to init, a few sysctls, links in /var/log/containers and
 CNI result files. `Host` finds each of them by a name or path prefix that is
@@ -9,7 +10,7 @@ ours alone, so teardown and the stale-run cleaner (`python
 tests/realpods/host.py --clean`) use the same code, and `leftovers()` lists
 whatever is still there (empty after a good teardown).
 
-Standard library only; needs root and the iptables/iproute2 commands.
+Standard library only; needs root and the iptables, ipset and iproute2 commands.
 """
 
 from __future__ import annotations
@@ -179,6 +180,28 @@ def remove_rules(binary: str, bridge: str, kube_chains: bool = True) -> None:
             run(binary, "-w", "5", "-t", table, "-X", chain, check=False)
 
 
+# ---------------------------------------------------------------- ipsets
+
+# kube-router's NetworkPolicy sets: KUBE-SRC-*, KUBE-DST-*, kube-router-* (and
+# their inet6: twins when IPv6 is on).
+IPSET_PREFIXES = ("KUBE-", "kube-router-", "inet6:KUBE-", "inet6:kube-router-")
+
+
+def ipsets_named(prefixes: tuple[str, ...]) -> list[str]:
+    if not prefixes or shutil.which("ipset") is None:
+        return []
+    names = run("ipset", "list", "-n", check=False).stdout.split()
+    return sorted(name for name in names if name.startswith(prefixes))
+
+
+def destroy_ipsets(prefixes: tuple[str, ...]) -> None:
+    # Sets are referenced by rules: run after the rule sweep. A set one of
+    # our sets lists (list:set) must go first: two passes.
+    for _ in range(2):
+        for name in ipsets_named(prefixes):
+            run("ipset", "destroy", name, check=False)
+
+
 # ---------------------------------------------------------------- sysctls
 
 def _sysctl_path(name: str) -> Path:
@@ -220,6 +243,9 @@ class Host:
     # the kubelet hard-codes) are ours, as only one real-pods cluster runs at
     # a time; False only to test this module beside a running cluster.
     owns_shared_traces: bool = True
+    # Name prefixes of the ipsets that are ours; None: the NetworkPolicy
+    # engine's (shared names, so only when owns_shared_traces).
+    ipset_prefixes: tuple[str, ...] | None = None
 
     # -- changes made at start
 
@@ -275,6 +301,11 @@ class Host:
         roots = {pid for pid, (_, cmdline) in table.items() if self.prefix in cmdline and pid != os.getpid()}
         return with_descendants(roots, table)
 
+    def _ipset_prefixes(self) -> tuple[str, ...]:
+        if self.ipset_prefixes is not None:
+            return self.ipset_prefixes
+        return IPSET_PREFIXES if self.owns_shared_traces else ()
+
     def _ip_has_address(self) -> bool:
         return f" {self.node_ip}/" in run("ip", "-o", "addr", "show", "dev", "lo", check=False).stdout
 
@@ -315,6 +346,7 @@ class Host:
         for binary in IPTABLES:
             found += [f"{binary}: {line}"
                       for line in ours_in_rules(iptables_save(binary), self.bridge, self.owns_shared_traces)]
+        found += [f"ipset {name}" for name in ipsets_named(self._ipset_prefixes())]
         if self._ip_has_address():
             found.append(f"address {self.node_ip} on lo")
         if self._link_exists():
@@ -343,6 +375,7 @@ class Host:
             ("kube-proxy --cleanup", lambda: self._kube_proxy_cleanup(kube_proxy)),
             *((f"{binary} rules", lambda b=binary: remove_rules(b, self.bridge, self.owns_shared_traces))
               for binary in IPTABLES),
+            ("ipsets", lambda: destroy_ipsets(self._ipset_prefixes())),
             ("node address", self._remove_address_and_bridge),
             ("cgroups", lambda: problems.extend(self._remove_cgroups())),
             ("files and sysctls", self._remove_files_and_restore_sysctls),

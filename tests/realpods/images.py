@@ -119,3 +119,19 @@ def _stream_with_index(oci_tar: Path, new_index: bytes, sink) -> None:  # noqa: 
                 target.addfile(member, source.extractfile(member))
             else:
                 target.addfile(member)
+
+
+def standin_archives(release: str, names: tuple[str, ...]) -> list[tuple[Path, str]]:
+    """(archive, image name) of each named stand-in image as the last build left it
+    (tools/build_images.py, driven by make images); ImageError names what is not built."""
+    index_file = Path.home() / ".cache" / "chartgen" / "images" / f"index-{release}.json"
+    if not index_file.is_file():
+        raise ImageError(f"no stand-in images ({index_file} is missing): run make images")
+    index = json.loads(index_file.read_text())
+    found = []
+    for name in names:
+        entry = index.get(name)
+        if entry is None or not Path(entry["tar"]).is_file():
+            raise ImageError(f"the stand-in image {name} is not built: run make images")
+        found.append((Path(entry["tar"]), entry["image"]))
+    return found

@@ -20,6 +20,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import images  # noqa: E402
 from cluster import REPO, RealCluster  # noqa: E402
 from summary import REPORT  # noqa: E402
 
@@ -102,15 +103,12 @@ class Galera:
 def standin_images(cluster: RealCluster) -> None:
     """Import galera's stand-ins as the last image build left them (never build here: the images
     are built by make images, which the real-pods run of test_openstack.py also drives)."""
-    index_file = Path.home() / ".cache" / "chartgen" / "images" / f"index-{RELEASE}.json"
-    if not index_file.is_file():
-        pytest.fail(f"no stand-in images ({index_file} is missing): run make images", pytrace=False)
-    index = json.loads(index_file.read_text())
-    for name in IMAGES:
-        entry = index.get(name)
-        if entry is None or not Path(entry["tar"]).is_file():
-            pytest.fail(f"the stand-in image {name} is not built: run make images", pytrace=False)
-        cluster.import_image(Path(entry["tar"]), entry["image"])
+    try:
+        archives = images.standin_archives(RELEASE, IMAGES)
+    except images.ImageError as err:
+        pytest.fail(str(err), pytrace=False)
+    for archive, image in archives:
+        cluster.import_image(archive, image)
 
 
 @pytest.fixture(scope="module")

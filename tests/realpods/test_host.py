@@ -1,6 +1,6 @@
 """The leftover check of the real-pods teardown can fail: traces planted the
 way a node leaves them (a process and its child, a mount, an iptables rule, an
-address on lo, a bridge, a cgroup, a folder) are each reported, and clean()
+ipset, an address on lo, a bridge, a cgroup, a folder) are each reported, and clean()
 removes them all. Names differ from the real cluster's, so this runs safely
 beside it; KUBE-* chains are left alone here for the same reason."""
 
@@ -22,7 +22,7 @@ def host(tmp_path: Path):
     folder = Path(tempfile.mkdtemp(prefix="chartgen-hosttest-"))
     planted = Host(node_ip="10.250.0.99", bridge="cni-hosttest0", cgroup_parent="chartgen-hosttest",
                    cni_network="chartgen-hosttest", prefix=str(folder), state_file=tmp_path / "state.json",
-                   owns_shared_traces=False)
+                   owns_shared_traces=False, ipset_prefixes=("chartgen-hosttest",))
     planted.save_state()
     yield planted
     planted.clean()  # whatever the test left, even when it failed
@@ -37,11 +37,12 @@ def test_every_planted_trace_is_reported_then_removed(host: Host):
     host.add_node_address()
     host.add_forward_drop()
     run("ip", "link", "add", host.bridge, "type", "bridge")
+    run("ipset", "create", "chartgen-hosttest-pods", "hash:ip")
     host.make_cgroup_parents()
 
     found = host.leftovers()
     for expected in ("process", f"mount {folder}/mnt", f"-A FORWARD -i {host.bridge}",
-                     f"address {host.node_ip} on lo", f"link {host.bridge}", "cgroup", f"folder {folder}"):
+                     "ipset chartgen-hosttest-pods", f"address {host.node_ip} on lo", f"link {host.bridge}", "cgroup", f"folder {folder}"):
         assert any(expected in line for line in found), (expected, found)
     assert sum(line.startswith("process") for line in found) == 2, found  # the shell and its sleep
 

@@ -3,8 +3,11 @@ every bootstrap Job completes, `helm test` passes, and what a user created survi
 rolls the pods and the loss of a galera, a rabbitmq and a keystone pod.
 
 The images are the stand-ins of images/*.yaml (built here: no registry), laid over the chart by
-tests/realpods/standins-2025.1.yaml on top of the one-machine lab overlays of examples/. The tests
-of this module run in order and share one installation: each step is the next day of an operator.
+tests/realpods/standins-2025.1.yaml on top of the one-machine lab overlays of examples/. The
+cluster enforces NetworkPolicies (kube-router), so every connection the charts make passes their
+own policies; the test's toolbox is admitted as an operator's client (operator-clients.yaml). The
+tests of this module run in order and share one installation: each step is the next day of an
+operator.
 """
 
 from __future__ import annotations
@@ -33,6 +36,10 @@ TEST_TIMEOUT = "15m"
 VOLUMES = 8
 SEED_PASSWORD = uuid.uuid4().hex  # the test user's password: made up per run, never a literal
 PROJECT, USER, IMAGE = "oaas-e2e", "oaas-e2e-user", "oaas-e2e-image"
+# Values of every install, upgrade and re-render: the toolbox's NetworkPolicy admission.
+CLIENT_VALUES = str(Path(__file__).resolve().parent / "operator-clients.yaml")
+CLIENT_LABEL = {"chartgen-e2e/client": "true"}
+CLIENT_IMAGE = "localhost/chartgen/openstack-client:2025.1"  # the openstack CLI (images/openstack-client.yaml)
 
 
 class OpenStack:
@@ -73,13 +80,13 @@ class OpenStack:
     def start_toolbox(self) -> None:
         pod = {
             "apiVersion": "v1", "kind": "Pod",
-            "metadata": {"name": "toolbox", "namespace": self.namespace},
+            "metadata": {"name": "toolbox", "namespace": self.namespace, "labels": CLIENT_LABEL},
             "spec": {
                 "automountServiceAccountToken": False,
                 "nodeSelector": REAL_NODE_SELECTOR,  # never a kwok node, where nothing runs
                 "securityContext": {"runAsUser": 42401, "runAsGroup": 42401, "runAsNonRoot": True},
                 "containers": [{
-                    "name": "toolbox", "image": "localhost/chartgen/openstack-client:2025.1", "imagePullPolicy": "Never",
+                    "name": "toolbox", "image": CLIENT_IMAGE, "imagePullPolicy": "Never",
                     "command": ["sleep", "infinity"],
                     "env": [
                         {"name": "OS_AUTH_URL", "value": "http://oaas-keystone-api:5000/v3"},
@@ -161,7 +168,8 @@ def unready(pods: list[dict]) -> list[str]:
 def test_install_with_helm3_every_pod_ready_every_job_complete(openstack: OpenStack) -> None:
     began = time.monotonic()
     run_step(openstack, "helm 3 install --wait --wait-for-jobs", lambda: openstack.helm(
-        3, "install", "oaas", str(openstack.chart), "--wait", "--wait-for-jobs", "--timeout", INSTALL_TIMEOUT))
+        3, "install", "oaas", str(openstack.chart), "-f", CLIENT_VALUES, "--wait", "--wait-for-jobs",
+        "--timeout", INSTALL_TIMEOUT))
     # Helm's wait counts a Deployment ready at replicas - maxUnavailable: with one replica and
     # required anti-affinity (maxUnavailable 1, no surge) that is zero pods, so wait for the probes.
     run_step(openstack, "every pod Ready by its own probe after the install", lambda: openstack.cluster.wait_for(
@@ -175,6 +183,60 @@ def test_install_with_helm3_every_pod_ready_every_job_complete(openstack: OpenSt
 
 def test_helm3_test_passes(openstack: OpenStack) -> None:
     run_step(openstack, "helm 3 test", lambda: openstack.helm(3, "test", "oaas", "--timeout", TEST_TIMEOUT))
+
+
+# A TCP connect within 5 s: exit 0 when admitted; a policy's drop or reject fails it.
+CONNECT = "import socket, sys; socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=5).close()"
+
+
+def probe_pod(name: str, service: str | None) -> dict:
+    """A shell pod labelled as one of the release's services (or as nobody's): whom the policies see."""
+    labels = {"app.kubernetes.io/instance": "oaas", "app.kubernetes.io/name": service} if service else {}
+    return {
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": name, "labels": labels},
+        "spec": {
+            "automountServiceAccountToken": False,
+            "nodeSelector": REAL_NODE_SELECTOR,
+            "securityContext": {"runAsUser": 42401, "runAsGroup": 42401, "runAsNonRoot": True},
+            "terminationGracePeriodSeconds": 0,
+            "containers": [{"name": "sh", "image": CLIENT_IMAGE, "imagePullPolicy": "Never", "command": ["sleep", "3600"],
+                            "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}}],
+        },
+    }
+
+
+def connects(openstack: OpenStack, pod: str, service: str, port: int) -> bool:
+    result = openstack.kubectl("exec", pod, "--", "python3", "-c", CONNECT, service, str(port), check=False)
+    return result.returncode == 0
+
+
+# Who may connect where, by the dependency graph: (probe pod, labelled as, target Service, port, admitted).
+POLICY_CASES = [
+    ("as-keystone", "keystone", "oaas-galera-haproxy", 3306, True),     # keystone depends on galera
+    ("as-keystone", "keystone", "oaas-memcached-server", 11211, True),  # ... and on memcached
+    ("as-memcached", "memcached", "oaas-galera-haproxy", 3306, False),  # memcached depends on nothing
+    ("as-memcached", "memcached", "oaas-keystone-api", 5000, False),
+    ("as-nobody", None, "oaas-galera-haproxy", 3306, False),            # a pod of no service at all
+    ("as-nobody", None, "oaas-rabbitmq-server", 5672, False),
+]
+
+
+def test_network_policies_admit_dependents_and_refuse_the_rest(openstack: OpenStack) -> None:
+    """The charts' NetworkPolicies, enforced: a dependent reaches its dependency, an unrelated pod does not."""
+    probes = {(pod, service) for pod, service, *_ in POLICY_CASES}
+    openstack.cluster.apply(*(probe_pod(pod, service) for pod, service in probes), namespace=openstack.namespace)
+    for pod, _ in probes:
+        openstack.kubectl("wait", f"pod/{pod}", "--for=condition=Ready", "--timeout=120s")
+    try:
+        # The engine admits a new pod once it has synced it: wait for the first admission.
+        openstack.cluster.wait_for("kube-router to admit the keystone-labelled pod to galera",
+                                   lambda: connects(openstack, "as-keystone", "oaas-galera-haproxy", 3306), timeout=60)
+        verdicts = {(pod, target, port): connects(openstack, pod, target, port) for pod, _, target, port, _ in POLICY_CASES}
+        wanted = {(pod, target, port): admitted for pod, _, target, port, admitted in POLICY_CASES}
+        assert verdicts == wanted
+    finally:
+        openstack.kubectl("delete", "pod", *(pod for pod, _ in probes), "--wait=false", check=False)
 
 
 def test_seed_a_project_a_user_and_an_image(openstack: OpenStack) -> None:
@@ -219,7 +281,7 @@ def test_applying_the_same_manifest_as_argo_cd_changes_nothing(openstack: OpenSt
     CD leaves them): the same bytes, the same Jobs, the same Secrets, the user still gets a token."""
     jobs_before = set(secrets_jobs(openstack))
     render = lambda: openstack.cluster.helm("template", "oaas", str(openstack.chart), "--namespace", openstack.namespace,  # noqa: E731
-                                            "--skip-tests", major=4).stdout
+                                            "-f", CLIENT_VALUES, "--skip-tests", major=4).stdout
     manifest = render()
     assert render() == manifest
     openstack.cluster.kubectl("apply", "--server-side", "--field-manager", "argocd-controller", "--force-conflicts",
