@@ -207,7 +207,8 @@ def probe_pod(name: str, service: str | None) -> dict:
 
 
 def connects(openstack: OpenStack, pod: str, service: str, port: int) -> bool:
-    result = openstack.kubectl("exec", pod, "--", "python3", "-c", CONNECT, service, str(port), check=False)
+    result = openstack.cluster.kubectl("exec", "--namespace", openstack.namespace, pod, "--",  # namespace before `--`
+                                       "python3", "-c", CONNECT, service, str(port), check=False)
     return result.returncode == 0
 
 
