@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chartgen.emit import json_text, scalar, yaml_text
-from chartgen.model import Service, Umbrella, Workload, camel
+from chartgen.model import CRON_PATTERN, Service, Umbrella, Workload, camel
 
 Path = tuple[str, ...]
 
@@ -66,6 +66,8 @@ def service_params(service: Service, umbrella: Umbrella) -> list[Param]:
         params += _component_params(workload)
     for job in service.jobs:
         params += _job_params(job)
+        if job.kind == "CronJob":
+            params += _scheduled_params(job)
     for test in service.tests:
         params += _test_params(test)
     return params
@@ -222,6 +224,36 @@ def _job_params(job: Workload) -> list[Param]:
     ]
 
 
+def _scheduled_params(job: Workload) -> list[Param]:
+    """The values of a scheduled job beyond a Job's: on/off, schedule, its settings, claims, on-demand Job."""
+    section, base = "Jobs", ("jobs", job.key)
+    params = [
+        Param(base + ("enabled",), job.enabled, {"type": "boolean"}, f"Create the {job.key} CronJob{' (opt-in)' if not job.enabled else ''}.", section),
+        Param(base + ("schedule",), job.schedule, {"type": "string", "pattern": CRON_PATTERN},
+              "Cron schedule (minute hour day-of-month month day-of-week, or @daily...), in the controller's time zone.", section),
+    ]
+    params += [_setting_param(base, setting, section) for setting in job.settings]
+    if job.persistence:
+        params.append(Param(base + ("persistence",), {"size": job.persistence.size, "storageClass": job.persistence.storage_class or ""},
+                            {"type": "object", "additionalProperties": False, "required": ["size"],
+                             "properties": {"size": dict(_QUANTITY, description="Size of the claim."),
+                                            "storageClass": {"type": "string", "description": "StorageClass; empty: global.storageClass."}}},
+                            f"Claim at {job.persistence.mount_path}, kept across runs and uninstall; storageClass empty means global.storageClass.", section))
+    if job.peer_claim:
+        params.append(Param(base + ("member",), 0, {"type": "integer", "minimum": 0},
+                            f"Ordinal of the {job.peer_claim.component} member whose claim the job mounts (it runs on that member's node); below its replica count.", section))
+    if job.on_demand:
+        demand = base + (job.on_demand.key,)
+        params.append(Param(demand + ("enabled",), False, {"type": "boolean"},
+                            f"Create the one-off {job.on_demand.key} Job: {_sentence(job.on_demand.description)} Switch it off again once it ran.", section))
+        params += [_setting_param(demand, setting, section) for setting in job.on_demand.settings]
+    return params
+
+
+def _setting_param(base: Path, setting: Any, section: str) -> Param:
+    return Param(base + (setting.key,), setting.default, setting.schema, _sentence(setting.description), section)
+
+
 def _test_params(test: Workload) -> list[Param]:
     section = "Tests"
     return [
@@ -253,6 +285,8 @@ def service_groups(service: Service) -> dict[Path, str]:
         groups[(workload.key, "probes")] = f"Probe timings of the {workload.key} {workload.kind}."
     for job in service.jobs:
         groups[("jobs", job.key)] = _sentence(job.description or f"The {job.key} Job of {service.name}")
+        if job.on_demand:
+            groups[("jobs", job.key, job.on_demand.key)] = _sentence(job.on_demand.description)
     for test in service.tests:
         groups[("tests", test.key)] = _sentence(test.description or f"The {test.key} helm test of {service.name}")
     return groups

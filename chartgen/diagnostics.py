@@ -53,6 +53,8 @@ CODES: dict[str, str] = {
     "CG416": "image in a Kolla registry not in its release's recorded image scheme (release.images)",
     "CG417": "upgrade job names an unknown service, job or component, or one it cannot use",
     "CG418": "liveness probe checks a dependency (a dependency's outage would restart the pod)",
+    "CG419": "schedule of a scheduled job is not a cron schedule",
+    "CG420": "setting of a scheduled job refused by its own schema (a retention of 0, a Secret reference without a key)",
     # command line and configuration
     "CG501": "unknown release",
     "CG502": "input file or folder not found",

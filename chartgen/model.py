@@ -293,13 +293,65 @@ class ApiAccess:
     objects: tuple[ApiObject, ...]
 
 
+def _cron_field(number: str, names: str = "") -> str:
+    """One field of a cron schedule: *, a value or range with an optional /step, or a list of them."""
+    value = f"(?:{number}{'|' + names if names else ''})"
+    item = rf"(?:\*|{value}(?:-{value})?)(?:/[1-9][0-9]*)?"
+    return f"{item}(?:,{item})*"
+
+
+_MONTHS = "JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC"
+_DAYS = "SUN|MON|TUE|WED|THU|FRI|SAT"
+# What a Kubernetes CronJob accepts (robfig/cron's standard parser): five fields, each within its
+# range, or a macro. One pattern for the build (CG419) and values.schema.json (helm install).
+CRON_PATTERN = (r"^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)|"
+                + r" +".join([_cron_field("[0-5]?[0-9]"), _cron_field("[01]?[0-9]|2[0-3]"), _cron_field("0?[1-9]|[12][0-9]|3[01]"),
+                              _cron_field("0?[1-9]|1[0-2]", _MONTHS), _cron_field("[0-7]", _DAYS)])
+                + r")$")
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    """A deploy-time knob of a scheduled job: the value jobs.<job>.<key> (its schema and default),
+    given to the main container as the variable `env`; a `secret_key_ref` one names a key of the
+    deployer's Secret ({enabled, secretName, key}), read into `env` only while enabled."""
+
+    key: ValuesKey
+    env: str
+    default: Any = field(hash=False)
+    schema: dict[str, Any] = field(hash=False)
+    description: str
+    secret_key_ref: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PeerClaim:
+    """The claim of one member of a StatefulSet component, mounted by a scheduled job that runs on
+    that member's node (a ReadWriteOnce volume may be mounted by several pods of one node)."""
+
+    component: DnsLabel  # kebab name of the StatefulSet component
+    mount_path: str
+    read_only: bool
+    env: str  # the main container's variable that holds the member's ordinal
+
+
+@dataclass(frozen=True, slots=True)
+class OnDemand:
+    """A one-off Job with a scheduled job's pod and its own command (values jobs.<job>.<key>.enabled)."""
+
+    key: ValuesKey
+    description: str
+    command: tuple[str, ...]  # Go template expressions
+    settings: tuple[Setting, ...] = ()
+
+
 @dataclass(frozen=True, slots=True)
 class Workload:
     """A component (long-running) or a job; `kind` picks the archetype template."""
 
     key: ValuesKey
     name: DnsLabel  # kebab of the key, the suffix of every object name
-    kind: str  # Deployment | StatefulSet | DaemonSet | Job | Test (a `helm test` pod)
+    kind: str  # Deployment | StatefulSet | DaemonSet | Job | CronJob | Test (a `helm test` pod)
     service: str  # the service it belongs to
     description: str
     image: Image
@@ -333,6 +385,12 @@ class Workload:
     steps: tuple[Step, ...] = ()
     backoff_limit: int = 6
     timeout_seconds: int = 900
+    enabled: bool = True  # the default of jobs.<key>.enabled; false: the deployer opts in
+    # scheduled jobs (CronJob) only
+    schedule: str = ""
+    settings: tuple[Setting, ...] = ()
+    peer_claim: PeerClaim | None = None
+    on_demand: OnDemand | None = None
     # upgrade jobs only (values/<release>.yaml `upgrade:`): a Helm hook, run in weight order
     hook: str = ""  # pre-upgrade | post-upgrade
     hook_weight: int = 0
@@ -357,7 +415,7 @@ class Workload:
     @property
     def values_section(self) -> str:
         """The values map that holds this workload's settings under its key: jobs, tests, or the top."""
-        return {"Job": "jobs", "Test": "tests"}.get(self.kind, "")
+        return {"Job": "jobs", "CronJob": "jobs", "Test": "tests"}.get(self.kind, "")
 
     @property
     def headless_name_suffix(self) -> str:

@@ -63,6 +63,8 @@ def volume_mounts(w: Workload) -> list[Mount]:
     ]
     if w.persistence:
         mounts.append(Mount("data", w.persistence.mount_path))
+    if w.peer_claim:
+        mounts.append(Mount("member-data", w.peer_claim.mount_path, None, w.peer_claim.read_only))
     mounts += [Mount(f"writable-{index}", path) for index, path in enumerate(w.security.writable_paths)]
     mounts += [Mount(f"host-{kebab(key)}", mount_path, None, read_only) for key, _, mount_path, read_only, _ in w.security.host_paths]
     return mounts
@@ -77,8 +79,13 @@ def volumes(s: Service, w: Workload) -> list[Volume]:
         found.append(Volume("config", f'configMap:\n  name: {{{{ include "oaas-lib.names.config" (dict "context" $ "service" {go_string(s.name)}){suffix} }}}}'))
     if w.rendered_configs:
         found.append(Volume("rendered-config", "emptyDir:\n  medium: Memory\n  sizeLimit: 16Mi"))
-    if w.persistence and w.kind == "Deployment":
+    if w.persistence and w.kind in ("Deployment", "CronJob"):
         found.append(Volume("data", "persistentVolumeClaim:\n  claimName: {{ $name }}-data"))
+    if w.peer_claim:
+        # A StatefulSet's claim is data-<pod>: the member jobs.<key>.member of the component.
+        member = f'(include "{s.name}.fullname" (dict "context" $ "component" {go_string(w.peer_claim.component)}))'
+        found.append(Volume("member-data", f'persistentVolumeClaim:\n  claimName: {{{{ printf "data-%s-%d" {member} (int $values.member) }}}}'
+                            + ("\n  readOnly: true" if w.peer_claim.read_only else "")))
     scratch = f"emptyDir:\n  sizeLimit: {w.security.scratch_size_limit}"
     found += [Volume(f"writable-{index}", scratch) for index, _ in enumerate(w.security.writable_paths)]
     found += [
@@ -110,7 +117,7 @@ def environment() -> jinja2.Environment:
         comment_start_string="[#",
         comment_end_string="#]",
     )
-    env.filters.update(go=go_string, camel=camel)
+    env.filters.update(go=go_string, camel=camel, kebab=kebab)
     env.globals.update(volume_mounts=volume_mounts, volumes=volumes, rendered_names=rendered_names)
     return env
 
@@ -243,6 +250,10 @@ def render_service(service: Service, umbrella: Umbrella, root: str) -> dict[str,
                 files[f"{folder}/{item.kind.lower()}-{item.name}.yaml"] = _render("archetypes/apiobject.yaml.j2", s=service, w=w, item=item)
     for job in service.jobs:
         files[f"{root}/templates/jobs/{job.name}.yaml"] = _render(job.template, s=service, w=job)
+        if job.kind == "CronJob" and job.persistence:
+            files[f"{root}/templates/jobs/{job.name}-pvc.yaml"] = _render("archetypes/pvc.yaml.j2", s=service, w=job)
+        if job.on_demand:
+            files[f"{root}/templates/jobs/{job.name}-{kebab(job.on_demand.key)}.yaml"] = _render("archetypes/ondemand-job.yaml.j2", s=service, w=job)
         if job.stops:
             files[f"{root}/templates/jobs/{job.name}-stop.yaml"] = _render("archetypes/upgrade-stop.yaml.j2", s=service, w=job)
     for test in service.tests:

@@ -51,6 +51,7 @@ from chartgen.model import (
     kebab,
     service_type,
 )
+from chartgen.scheduled import ScheduledParts
 
 # What an upgrade job takes from the job or component it runs in: its pod, not its command or steps.
 _UPGRADE_POD_KEYS = ("image", "env", "fieldEnv", "secretEnv", "configFiles", "waitFor", "resources", "nodeRole", "security")
@@ -67,6 +68,7 @@ class _Resolver:
         self.merged = merged
         self.catalog: dict[str, dict[str, Any]] = merged.tree.get("services", {})
         self.problems: list[Diagnostic] = []
+        self.scheduled = ScheduledParts(merged, self.problems)
 
     def at(self, path: Path) -> Callable[[str], None]:
         """A reporter of CG407 problems positioned where `path` was set."""
@@ -294,7 +296,11 @@ class _Resolver:
         if job:
             steps = tuple(self.step(step, scope, images, image, envs.steps[index], path + ("steps", index))
                           for index, step in enumerate(spec.get("steps", [])))
-            return Workload(kind="Job", steps=steps, backoff_limit=spec.get("backoffLimit", 6), timeout_seconds=spec.get("timeoutSeconds", 900), **common)
+            scheduled = self.scheduled.fields(spec, self.catalog[service]["components"], path,
+                                              lambda item, where: self.text(item, scope, where))
+            return Workload(kind=scheduled.pop("kind", "Job"), steps=steps, backoff_limit=spec.get("backoffLimit", 6),
+                            timeout_seconds=spec.get("timeoutSeconds", 900), persistence=self.persistence(spec.get("persistence")),
+                            **scheduled, **common)
         kind = spec["kind"]
         access = api_access(spec.get("apiAccess"))
         if access:  # the objects' names: plain variables of every container (a name is no secret)

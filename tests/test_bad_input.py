@@ -168,6 +168,14 @@ CASES = [
          "blueprints/nova.yaml:@:31: CG418", "nova.conductor: the liveness probe checks the dependency rabbitmq.server.amqp", anchor="liveness: {connectedTo: rabbitmq.server.amqp"),
     Case("dependency socket checked by a liveness probe", {"blueprints/nova.yaml": [('"grep -qa nova-conductor /proc/1/cmdline"', '"grep -q \':1628 01 \' /proc/net/tcp /proc/net/tcp6"')]},
          "blueprints/nova.yaml:@:24: CG418", "nova.conductor: the liveness probe checks the dependency rabbitmq.server.amqp", anchor="liveness: {exec: [/bin/sh, -c, \"grep -q ':1628"),
+    # Galera's scheduled backup job (jobs.backup of blueprints/galera.yaml), set up by a site overlay.
+    Case("backup schedule that is no cron schedule", {"site.yaml": 'services:\n  galera:\n    jobs:\n      backup: {enabled: true, schedule: "0 25 * * *"}\n'},
+         "site.yaml:4:41: CG419", "schedule '0 25 * * *' is not a cron schedule", extra=SITE),
+    Case("backup retention of 0", {"site.yaml": "services:\n  galera:\n    jobs:\n      backup:\n        settings:\n          keepCycles: {value: 0}\n"},
+         "site.yaml:6:31: CG420", "setting 'keepCycles': 0 is less than the minimum 1", extra=SITE),
+    Case("backup encryption without a Secret key", {"site.yaml": "services:\n  galera:\n    jobs:\n      backup:\n        settings:\n"
+                                                                 "          encryption: {value: {enabled: true, secretName: backup-key, key: \"\"}}\n"},
+         "site.yaml:6:76: CG420", "setting 'encryption': key is empty while enabled is true: name the Secret and its key", extra=SITE),
     Case("site overlay not found", {}, "missing-site.yaml:1:1: CG502", "overlay file not found", extra=("--overlay", "missing-site.yaml")),
     # A release overlay built on another one (release.basedOn): an unknown base, a loop.
     Case("basedOn an unknown release", {"values/rocky.yaml": [("  basedOn: queens\n", "  basedOn: kilo\n")]},

@@ -257,6 +257,71 @@ def test_values_schema_refuses_bad_values(scratch: str, major: int, setting: str
     assert "schema" in result.stderr and message in result.stderr, result.stderr
 
 
+BACKUPS_ON = ("--set", "galera.jobs.backup.enabled=true")
+ENCRYPTED = ("--set", "galera.jobs.backup.encryption.enabled=true", "--set", "galera.jobs.backup.encryption.secretName=backup-key",
+             "--set", "galera.jobs.backup.encryption.key=passphrase")
+
+
+@pytest.mark.parametrize("release", ["queens", "2025.1"])
+def test_galera_backups_are_opt_in_and_run_beside_one_member(scratch: str, release: str) -> None:
+    chart = built(release, scratch)
+    assert not [d for d in objects(chart) if d["kind"] == "CronJob" or d["metadata"]["name"].startswith("oaas-galera-backup")]
+    docs = objects(chart, *BACKUPS_ON, "--set", "galera.jobs.backup.member=2")
+    cronjob = find(docs, "CronJob", "oaas-galera-backup")
+    assert cronjob["spec"]["schedule"] == "30 2 * * *" and cronjob["spec"]["concurrencyPolicy"] == "Forbid"
+    pod = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    assert pod["restartPolicy"] == "Never" and pod["automountServiceAccountToken"] is False and "serviceAccountName" not in pod
+    # The member's claim, read-only, on the member's node; the backups on a claim of their own, kept on uninstall.
+    volumes = {volume["name"]: volume for volume in pod["volumes"]}
+    assert volumes["member-data"]["persistentVolumeClaim"] == {"claimName": "data-oaas-galera-server-2", "readOnly": True}
+    assert volumes["data"]["persistentVolumeClaim"] == {"claimName": "oaas-galera-backup-data"}
+    term = pod["affinity"]["podAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"][0]
+    assert term == {"labelSelector": {"matchLabels": {"statefulset.kubernetes.io/pod-name": "oaas-galera-server-2"}}, "topologyKey": "kubernetes.io/hostname"}
+    claim = find(docs, "PersistentVolumeClaim", "oaas-galera-backup-data")
+    assert claim["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep" and claim["spec"]["resources"]["requests"]["storage"] == "20Gi"
+    (container,) = pod["containers"]
+    env = {var["name"]: var for var in container["env"]}
+    assert env["MYSQL_PWD"]["valueFrom"]["secretKeyRef"] == {"name": "oaas-galera", "key": "rootPassword"}
+    assert env["SOURCE_MEMBER"]["value"] == "2" and env["BACKUP_CYCLE"]["value"] == "7" and "BACKUP_KEY" not in env
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True and container["securityContext"]["privileged"] is False
+    assert {"ephemeral-storage", "memory"} <= set(container["resources"]["limits"])
+    assert all(volume["emptyDir"].get("sizeLimit") for volume in pod["volumes"] if "emptyDir" in volume)
+
+
+def test_backup_encryption_key_comes_from_the_deployers_secret_only_when_on(scratch: str) -> None:
+    docs = objects(built("queens", scratch), *BACKUPS_ON, *ENCRYPTED)
+    pod = find(docs, "CronJob", "oaas-galera-backup")["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    env = {var["name"]: var for var in pod["containers"][0]["env"]}
+    assert env["BACKUP_KEY"]["valueFrom"]["secretKeyRef"] == {"name": "backup-key", "key": "passphrase"}
+    assert not pod.get("initContainers")  # no other container of the pod gets the key
+
+
+def test_the_restore_job_exists_only_when_switched_on_and_follows_its_choice(scratch: str) -> None:
+    chart = built("queens", scratch)
+    restores = lambda *args: [d for d in objects(chart, *BACKUPS_ON, *args) if d["kind"] == "Job"  # noqa: E731
+                              and d["metadata"]["name"].startswith("oaas-galera-backup-restore-")]
+    assert restores() == []
+    (job,) = restores("--set", "galera.jobs.backup.restore.enabled=true")
+    (other,) = restores("--set", "galera.jobs.backup.restore.enabled=true", "--set", "galera.jobs.backup.restore.backup=20260101T023000Z-L0")
+    assert job["metadata"]["name"] != other["metadata"]["name"]
+    container = other["spec"]["template"]["spec"]["containers"][0]
+    assert container["command"][-1].endswith("backup.py restore")
+    assert {var["name"]: var.get("value") for var in container["env"]}["RESTORE_BACKUP"] == "20260101T023000Z-L0"
+
+
+@pytest.mark.parametrize("setting, message", [
+    ("galera.jobs.backup.schedule=0 25 * * *", "schedule"),
+    ("galera.jobs.backup.keepCycles=0", "keepCycles"),
+    ("galera.jobs.backup.cycle=0", "cycle"),
+    ("galera.jobs.backup.encryption.enabled=true", "secretName"),
+    ("galera.jobs.backup.restore.backup=yesterday", "backup"),
+])
+def test_values_schema_refuses_bad_backup_values(scratch: str, setting: str, message: str) -> None:
+    result = template(built("queens", scratch), *BACKUPS_ON, "--set", setting)
+    assert result.returncode != 0
+    assert "schema" in result.stderr and message in result.stderr, result.stderr
+
+
 def test_render_config_script_fills_placeholders_with_real_sh(scratch: str, tmp_path: Path) -> None:
     docs = objects(built("queens", scratch))
     pod = find(docs, "Deployment", "oaas-keystone-api")["spec"]["template"]["spec"]

@@ -138,3 +138,13 @@ def test_every_example_and_release_passes_kubeconform(tmp_path: Path) -> None:
                                 "-schema-location", tools.schema_location(), *rendered], capture_output=True, text=True)
         assert check.returncode == 0, check.stdout[-3000:] + check.stderr[-3000:]
         assert "Invalid: 0, Errors: 0" in check.stdout
+
+
+@pytest.mark.parametrize("release", RELEASES)
+def test_the_backups_example_switches_galera_backups_on(release: str, tmp_path: Path) -> None:
+    run_chartgen("build", "--release", release, "--overlay", str(ROOT / "examples" / "site-ha.yaml"),
+                 "--overlay", str(ROOT / "examples" / "site-backups.yaml"), "--out", str(tmp_path), "--quiet", check=True)
+    backup = values(tmp_path / "oaas", "galera")["jobs"]["backup"]
+    assert backup["enabled"] is True and backup["cycle"] == 7 and backup["keepDays"] == 30
+    assert backup["encryption"] == {"enabled": True, "secretName": "galera-backup-key", "key": "passphrase"}
+    assert backup["persistence"] == {"size": "200Gi", "storageClass": "backup-hdd"}
