@@ -31,7 +31,7 @@ OVERLAYS = ("examples/site-small.yaml", "examples/site-single-node.yaml", "tests
             "tests/realpods/galera-three-members.yaml")
 MEMBERS = [f"oaas-galera-server-{index}" for index in range(3)]
 POSITIONS = "oaas-galera-server-positions"
-IMAGES = ("mariadb-server", "haproxy")
+IMAGES = ("mariadb-server", "haproxy", "openstack-client")  # the last: global.testImage, of the secrets Job
 RECOVERY_TIMEOUT = 900
 BOOTSTRAPPED = "this member holds the highest committed seqno"  # recover.py's words when it bootstraps
 JOINED = "answers: joining its cluster"

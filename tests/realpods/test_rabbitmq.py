@@ -109,7 +109,7 @@ def rabbitmq(real_cluster: RealCluster, tmp_path_factory: pytest.TempPathFactory
         args += ["--overlay", str(REPO / overlay)]
     subprocess.run([sys.executable, "-m", "chartgen", *args], check=True, cwd=REPO)
     try:
-        archives = images.standin_archives(RELEASE, ("rabbitmq",))
+        archives = images.standin_archives(RELEASE, ("rabbitmq", "openstack-client"))  # the secrets Job runs the client image
     except images.ImageError as err:
         pytest.fail(str(err), pytrace=False)
     for archive, image in archives:
