@@ -100,9 +100,22 @@ def release_rows(releases: dict[str, Document]) -> list[dict[str, Any]]:
             "images": f"{scheme.repository('<image>')}:{scheme.tag}" if scheme else "",
             "imagesPublished": scheme.published if scheme else False,
             "description": header.get("description", ""),
-            "upgradeJobs": [],  # upgrade steps as data come with `upgrade:` (chartgen upgrade-path)
+            # its own `upgrade:` Jobs, in order (an overlay without one runs its base's: chartgen upgrade-path)
+            "upgradeJobs": [f"{job.get('service')}-upgrade-{job.get('name')}" for job in _own_upgrade_jobs(doc)],
         })
     return sorted(rows, key=lambda row: row["released"])
+
+
+def _own_upgrade_jobs(doc: Document) -> list[dict[str, Any]]:
+    upgrade = doc.data.get("upgrade")
+    jobs = upgrade.get("jobs", []) if isinstance(upgrade, dict) else []
+    return [job for job in jobs if isinstance(job, dict)]
+
+
+def _jobs_cell(jobs: list[str]) -> str:
+    """The release table's summary of its upgrade Jobs: how many, and the services they belong to."""
+    services = list(dict.fromkeys(job.split("-upgrade-", 1)[0] for job in jobs))
+    return f"{len(jobs)}: {', '.join(services)}" if jobs else ""
 
 
 def release_markdown(rows: list[dict[str, Any]]) -> str:
@@ -112,5 +125,5 @@ def release_markdown(rows: list[dict[str, Any]]) -> str:
     for row in rows:
         images = f"`{row['images']}`" + ("" if row["imagesPublished"] else " (not published: no Kolla image shown to exist)")
         lines.append(f"| {row['release']} | {row['released']} | {'yes' if row['slurp'] else ''} | {images} | "
-                     f"{row['basedOn']} | {row['description']} | {', '.join(row['upgradeJobs'])} |")
+                     f"{row['basedOn']} | {row['description']} | {_jobs_cell(row['upgradeJobs'])} |")
     return "\n".join(lines) + "\n"

@@ -163,11 +163,37 @@ class _Resolver:
                 continue
             stops = self.upgrade_stops(spec, entry, report)
             pod = {item: base[item] for item in _UPGRADE_POD_KEYS if item in base}
+            if "configFiles" in entry:  # files of the service it reads besides those of its pod
+                pod["configFiles"] = {**pod.get("configFiles", {}), **entry["configFiles"]}
+            if "steps" in entry:
+                pod["steps"] = self.upgrade_steps(name, run_in, base, entry, path)
             pod.update(command=entry["command"], description=entry.get("description", f"Upgrade step {entry['name']} of {name}"),
                        timeoutSeconds=entry.get("timeoutSeconds", base.get("timeoutSeconds", 900)), backoffLimit=entry.get("backoffLimit", 2))
             workload = self.workload(key, pod, scope, images, configs, file_text, path, job=True)
             found.append(dataclasses.replace(workload, hook=f"{entry['phase']}-upgrade", hook_weight=index, stops=stops))
         return tuple(found)
+
+    def upgrade_steps(self, name: str, run_in: str, base: dict[str, Any], entry: dict[str, Any], path: Path) -> list[dict[str, Any]]:
+        """The init containers of an upgrade job, in order: its own steps (with a command) and steps of
+        the job it runs in, reused by name as they are (e.g. bootstrap's db-init before a data migration)."""
+        own = {step["name"]: step for step in base.get("steps", [])}
+        found: list[dict[str, Any]] = []
+        for index, step in enumerate(entry["steps"]):
+            if "command" in step:
+                found.append(step)
+            elif step["name"] in own:
+                found.append(own[step["name"]])
+            else:
+                self.problems.append(Diagnostic(*self.merged.where(path + ("steps", index, "name")), "CG417",
+                                                f"upgrade job {entry['name']!r}: {run_in} of {name} has no step {step['name']!r} to reuse"
+                                                f" (steps: {', '.join(own) or 'none'}); give the step a command of its own"))
+        seen: set[str] = set()
+        for index, step in enumerate(entry["steps"]):
+            if step["name"] in seen:
+                self.problems.append(Diagnostic(*self.merged.where(path + ("steps", index, "name")), "CG417",
+                                                f"upgrade job {entry['name']!r}: step {step['name']!r} twice (each init container needs its own name)"))
+            seen.add(step["name"])
+        return found
 
     def install_only_steps(self, name: str, spec: dict[str, Any], jobs: tuple[Workload, ...]) -> tuple[Workload, ...]:
         """The steps the release's upgrade jobs replace (`replaces`) run on install only: on upgrade

@@ -29,6 +29,7 @@ class UpgradeJob:
     phase: str  # pre | post
     command: tuple[str, ...]
     stop: tuple[str, ...]
+    steps: tuple[str, ...] = ()  # names of the init containers run before the command, in order
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +72,8 @@ def headers(root: Path) -> dict[str, ReleaseHeader]:
     for released, name, doc, release in loaded:
         declared = release.get("previous")
         at = doc.position(("release", "previous") if declared else ("release", "name"))
-        jobs = tuple(UpgradeJob(j["service"], j["name"], j["phase"], tuple(j["command"]), tuple(j.get("stop", ())))
+        jobs = tuple(UpgradeJob(j["service"], j["name"], j["phase"], tuple(j["command"]), tuple(j.get("stop", ())),
+                                tuple(step["name"] for step in j.get("steps", ())))
                      for j in effective_upgrade(config, doc, documents, files).get("jobs", []))
         found[name] = ReleaseHeader(name, doc.file, released, bool(release.get("slurp", False)), declared or before,
                                     at, doc.position(("release", "name")), jobs)
@@ -214,7 +216,7 @@ def _components(root: Path, release: str) -> set[str]:
 def as_dict(before: str, after: str, hops: list[Hop]) -> dict[str, Any]:
     return {"from": before, "to": after, "hops": [
         {"from": hop.before, "to": hop.after, "kind": hop.kind, "removed": list(hop.removed), "added": list(hop.added),
-         "jobs": [{"service": j.service, "name": j.name, "phase": j.phase, "command": list(j.command), "stop": list(j.stop)}
+         "jobs": [{"service": j.service, "name": j.name, "phase": j.phase, "command": list(j.command), "stop": list(j.stop), "steps": list(j.steps)}
                   for j in hop.jobs]}
         for hop in hops]}
 
@@ -231,6 +233,7 @@ def text_lines(before: str, after: str, hops: list[Hop]) -> list[tuple[str, str]
                 lines.append(("", f"  {phase}-upgrade Jobs, in order ({when}):"))
             for job in jobs:
                 stop = f" [stops {', '.join(job.stop)} first]" if job.stop else ""
+                stop += f" [after the steps {', '.join(job.steps)}]" if job.steps else ""
                 lines.append(("", f"    {job.service}-upgrade-{job.name}: {' '.join(job.command)}{stop}"))
         if not hop.jobs:
             lines.append(("yellow", f"  no upgrade Jobs declared (values/{hop.after}.yaml has no `upgrade:` list)"))

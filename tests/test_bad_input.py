@@ -163,6 +163,8 @@ CASES = [
          "values/queens.yaml:@:13: CG417", "'compute' is a DaemonSet: only a Deployment or StatefulSet can be scaled to 0", anchor="stop: [compute]"),
     Case("upgrade job replaces a step its job lacks", {"values/queens.yaml": [("      replaces: api-db-sync\n", "      replaces: api-db-synk\n")]},
          "values/queens.yaml:@:17: CG417", "bootstrap of nova has no step 'api-db-synk'", anchor="replaces: api-db-synk"),
+    Case("upgrade job reuses a step its job lacks", {"values/stein.yaml": [("        - name: db-init\n", "        - name: db-inti\n")]},
+         "values/stein.yaml:@:17: CG417", "upgrade job 'db-migrate': bootstrap of placement has no step 'db-inti' to reuse", release="stein", anchor="- name: db-inti"),
     Case("unknown release", {}, "values/mitaka.yaml:1:1: CG501", "unknown release 'mitaka' (known: newton, ocata, pike, queens, rocky, stein, train, ussuri, victoria, wallaby, xena, yoga, zed, 2023.1, 2023.2, 2024.1, 2024.2, 2025.1, 2025.2, 2026.1, 2026.2)", release="mitaka"),
     Case("dependency checked by a liveness probe", {"blueprints/nova.yaml": [('      liveness: {exec: [/bin/sh, -c, "grep -qa nova-conductor /proc/1/cmdline"]', "      liveness: {connectedTo: rabbitmq.server.amqp")]},
          "blueprints/nova.yaml:@:31: CG418", "nova.conductor: the liveness probe checks the dependency rabbitmq.server.amqp", anchor="liveness: {connectedTo: rabbitmq.server.amqp"),

@@ -149,3 +149,35 @@ def test_upgrade_jobs_are_ordered_hooks_named_by_their_spec(scratch: str, major:
             assert int(stop["metadata"]["annotations"]["helm.sh/hook-weight"]) == int(annotations["helm.sh/hook-weight"]) - 1
             role = next(d for d in docs if d["kind"] == "Role" and d["metadata"]["name"] == stop["metadata"]["name"])
             assert role["rules"][0]["resourceNames"] == [f"oaas-{job.service}-{c}" for c in job.stop]
+
+
+@pytest.mark.tools
+def test_an_upgrade_job_runs_its_steps_first_reusing_the_bootstrap_step_it_names(scratch: str) -> None:
+    """Stein's placement data migration (kolla-ansible@8.0.0 roles/placement/tasks/bootstrap.yml):
+    the placement database and user first (bootstrap's own db-init step, as it is), then the copy
+    of placement's tables out of nova_api with the rc file the script sources, then the schema sync."""
+    docs = objects(built("stein", scratch))
+    job = next(d for d in docs if d["kind"] == "Job" and d["metadata"]["name"].startswith("oaas-placement-upgrade-db-migrate-"))
+    bootstrap = next(d for d in docs if d["kind"] == "Job" and re.fullmatch(r"oaas-placement-bootstrap-[0-9a-f]{8}", d["metadata"]["name"]))
+    assert job["metadata"]["annotations"]["helm.sh/hook"] == "pre-upgrade"
+    spec = job["spec"]["template"]["spec"]
+    steps = [c["name"] for c in spec["initContainers"]]
+    assert steps[-2:] == ["db-init", "migrate-nova-api"] and "render-config" in steps[:-2]
+    own = {c["name"]: c for c in bootstrap["spec"]["template"]["spec"]["initContainers"]}
+    reused = spec["initContainers"][-2]
+    assert reused["command"] == own["db-init"]["command"]
+    assert {e["name"] for e in reused.get("env", [])} == {e["name"] for e in own["db-init"].get("env", [])}
+    migrate = spec["initContainers"][-1]
+    assert "/opt/mysql-migrate-db.sh --migrate /etc/placement/migrate-db.rc" in migrate["command"][-1]
+    assert "0|3|4) exit 0" in migrate["command"][-1]  # kolla-ansible's failed_when: rc not in [0, 3, 4]
+    assert any(m["mountPath"] == "/etc/placement/migrate-db.rc" for m in migrate["volumeMounts"])
+    assert spec["containers"][0]["command"] == ["placement-manage", "--config-file", "/etc/placement/placement.conf", "db", "sync"]
+    # The rc file (nova_api to placement) is in the hook's copy of the ConfigMap, secrets as placeholders.
+    copy = next(d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"] == "oaas-placement-config-upgrade")
+    rc = copy["data"]["migrate-db.rc"]
+    assert "NOVA_API_DB=nova_api" in rc and "PLACEMENT_DB=placement" in rc and "$(DB_PASSWORD)" in rc
+    # The bootstrap Job's db-sync step runs on install only: on upgrade the hook synced the schema.
+    assert "db-sync" in own
+    # Train has no such migration (and no rc file).
+    train = objects(built("train", scratch))
+    assert not any(d["kind"] == "Job" and "migrate-nova-api" in str(d) for d in train)
