@@ -95,14 +95,12 @@ class RealCluster(ControlPlane):
 
     def __init__(self, *, node_labels: dict[str, str], fake_nodes: dict[str, int] | None = None,
                  persistent_volumes: int = 0, startup_timeout: float = 180.0,
-                 lock_timeout: float = 900.0, network_policies: bool = True, **kwargs: Any) -> None:
+                 lock_timeout: float = 900.0, **kwargs: Any) -> None:
         super().__init__(node_counts=FAKE_NODES if fake_nodes is None else fake_nodes,
                          persistent_volumes=persistent_volumes, startup_timeout=startup_timeout,
                          address=NODE_IP, **kwargs)
         self.node_labels = dict(node_labels)
         self.lock_timeout = lock_timeout
-        # Enforce NetworkPolicies (kube-router); off only to show what they block.
-        self.network_policies = network_policies
         self.image_dir = self.bin_dir.parent / "images"
         self.host = host_of_every_run()
         self.teardown_problems: list[str] = []
@@ -228,8 +226,7 @@ class RealCluster(ControlPlane):
         self._timed("system-images", self._import_system_images)
         self._timed("kubelet-spawned", self._start_kubelet)
         self._timed("kube-proxy-spawned", self._start_kube_proxy)
-        if self.network_policies:
-            self._timed("network-policy-engine", self._start_policy_engine)
+        self._timed("network-policy-engine", self._start_policy_engine)
 
     def _start_containerd(self) -> None:
         self._path("cni", "net.d").mkdir(parents=True)
