@@ -21,15 +21,12 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from cluster import REPO, RealCluster  # noqa: E402
+import installs  # noqa: E402
+from cluster import RealCluster  # noqa: E402
 from summary import REPORT  # noqa: E402
-from test_galera import standin_images  # noqa: E402
 
 pytestmark = [pytest.mark.realpods, pytest.mark.steps]
 
-RELEASE = "2025.1"
-OVERLAYS = ("examples/site-small.yaml", "examples/site-single-node.yaml", "tests/realpods/standins-2025.1.yaml",
-            "tests/realpods/galera-backup.yaml")
 MEMBER = "oaas-galera-server-0"
 CRONJOB = "oaas-galera-backup"
 JOB_TIMEOUT = 600
@@ -75,22 +72,13 @@ def verdict(log: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def backups(real_cluster: RealCluster, busybox: str, tmp_path_factory: pytest.TempPathFactory):
-    out = tmp_path_factory.mktemp("galera-backup-chart")
-    args = ["build", "--release", RELEASE, "--out", str(out), "--quiet"]
-    for overlay in OVERLAYS:
-        args += ["--overlay", str(REPO / overlay)]
-    subprocess.run([sys.executable, "-m", "chartgen", *args], check=True, cwd=REPO)
-    standin_images(real_cluster)
-    namespace = f"backup-{uuid.uuid4().hex[:6]}"
-    real_cluster.kubectl("create", "namespace", namespace)
-    real_cluster.add_persistent_volumes(2)  # the member's datadir, the backups
-    began = time.monotonic()
-    real_cluster.helm("install", "oaas", str(out / "oaas"), "--namespace", namespace, "--wait", "--timeout", "15m", major=4, timeout=1200)
-    REPORT.append(f"backup: galera (1 member) with backups on, helm 4 install --wait in {time.monotonic() - began:.0f}s")
-    yield Backups(real_cluster, namespace, out / "oaas")
-    real_cluster.helm("uninstall", "oaas", "--namespace", namespace, "--wait", "--timeout", "10m", major=4, check=False, timeout=900)
-    real_cluster.kubectl("delete", "namespace", namespace, "--wait=false", check=False)
+def backups(real_cluster: RealCluster, busybox: str, tmp_path_factory: pytest.TempPathFactory):  # busybox: global.waitImage
+    # Two volumes: the member's datadir and the backups.
+    with installs.installed_alone(real_cluster, overlay="tests/realpods/galera-backup.yaml", standins=("mariadb-server", "haproxy"),
+                                  volumes=2, out=tmp_path_factory.mktemp("galera-backup-chart"),
+                                  namespace_prefix="backup") as installed:
+        REPORT.append(f"backup: galera (1 member) with backups on, helm 4 install --wait in {installed.install_seconds:.0f}s")
+        yield Backups(real_cluster, installed.namespace, installed.chart)
 
 
 def rows(backups: Backups) -> set[str]:

@@ -13,25 +13,21 @@ import json
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import images  # noqa: E402
-from cluster import REPO, RealCluster  # noqa: E402
+import installs  # noqa: E402
+from cluster import RealCluster  # noqa: E402
 from summary import REPORT  # noqa: E402
 
 pytestmark = pytest.mark.realpods
 
-RELEASE = "2025.1"
-OVERLAYS = ("examples/site-small.yaml", "examples/site-single-node.yaml", "tests/realpods/standins-2025.1.yaml",
-            "tests/realpods/galera-three-members.yaml")
 MEMBERS = [f"oaas-galera-server-{index}" for index in range(3)]
 POSITIONS = "oaas-galera-server-positions"
-IMAGES = ("mariadb-server", "haproxy", "openstack-client")  # the last: global.testImage, of the secrets Job
+IMAGES = ("mariadb-server", "haproxy")
 RECOVERY_TIMEOUT = 900
 BOOTSTRAPPED = "this member holds the highest committed seqno"  # recover.py's words when it bootstraps
 JOINED = "answers: joining its cluster"
@@ -100,34 +96,13 @@ class Galera:
         return "\n".join(lines)
 
 
-def standin_images(cluster: RealCluster) -> None:
-    """Import galera's stand-ins as the last image build left them (never build here: the images
-    are built by make images, which the real-pods run of test_openstack.py also drives)."""
-    try:
-        archives = images.standin_archives(RELEASE, IMAGES)
-    except images.ImageError as err:
-        pytest.fail(str(err), pytrace=False)
-    for archive, image in archives:
-        cluster.import_image(archive, image)
-
-
 @pytest.fixture(scope="module")
-def galera(real_cluster: RealCluster, busybox: str, tmp_path_factory: pytest.TempPathFactory):
-    out = tmp_path_factory.mktemp("galera-chart")
-    args = ["build", "--release", RELEASE, "--out", str(out), "--quiet"]
-    for overlay in OVERLAYS:
-        args += ["--overlay", str(REPO / overlay)]
-    subprocess.run([sys.executable, "-m", "chartgen", *args], check=True, cwd=REPO)
-    standin_images(real_cluster)
-    namespace = f"galera-{uuid.uuid4().hex[:6]}"
-    real_cluster.kubectl("create", "namespace", namespace)
-    real_cluster.add_persistent_volumes(len(MEMBERS))
-    began = time.monotonic()
-    real_cluster.helm("install", "oaas", str(out / "oaas"), "--namespace", namespace, "--wait", "--timeout", "20m", major=4, timeout=1500)
-    REPORT.append(f"galera, 3 members on one real node: helm 4 install --wait in {time.monotonic() - began:.0f}s")
-    yield Galera(real_cluster, namespace)
-    real_cluster.helm("uninstall", "oaas", "--namespace", namespace, "--wait", "--timeout", "10m", major=4, check=False, timeout=900)
-    real_cluster.kubectl("delete", "namespace", namespace, "--wait=false", check=False)
+def galera(real_cluster: RealCluster, busybox: str, tmp_path_factory: pytest.TempPathFactory):  # busybox: global.waitImage
+    with installs.installed_alone(real_cluster, overlay="tests/realpods/galera-three-members.yaml", standins=IMAGES,
+                                  volumes=len(MEMBERS), out=tmp_path_factory.mktemp("galera-chart"),
+                                  namespace_prefix="galera") as installed:
+        REPORT.append(f"galera, 3 members on one real node: helm 4 install --wait in {installed.install_seconds:.0f}s")
+        yield Galera(real_cluster, installed.namespace)
 
 
 def explained(galera: Galera, step) -> None:

@@ -12,28 +12,23 @@ from __future__ import annotations
 
 import base64
 import json
-import subprocess
 import sys
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
-import uuid
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import images  # noqa: E402
-from cluster import REPO, RealCluster  # noqa: E402
+import installs  # noqa: E402
+from cluster import RealCluster  # noqa: E402
 from summary import REPORT  # noqa: E402
 
 pytestmark = [pytest.mark.realpods, pytest.mark.steps]
 
-RELEASE = "2025.1"
-OVERLAYS = ("examples/site-small.yaml", "examples/site-single-node.yaml", "tests/realpods/standins-2025.1.yaml",
-            "tests/realpods/rabbitmq-three-members.yaml")
 MEMBER = "oaas-rabbitmq-server-{}"
 QUEUE = "e2e-durable"
 MESSAGES = 200
@@ -103,28 +98,12 @@ def member_of(node: str) -> int:
 
 @pytest.fixture(scope="module")
 def rabbitmq(real_cluster: RealCluster, busybox: str, tmp_path_factory: pytest.TempPathFactory):  # busybox: global.waitImage
-    out = tmp_path_factory.mktemp("rabbitmq-chart")
-    args = ["build", "--release", RELEASE, "--out", str(out), "--quiet"]
-    for overlay in OVERLAYS:
-        args += ["--overlay", str(REPO / overlay)]
-    subprocess.run([sys.executable, "-m", "chartgen", *args], check=True, cwd=REPO)
-    try:
-        archives = images.standin_archives(RELEASE, ("rabbitmq", "openstack-client"))  # the secrets Job runs the client image
-    except images.ImageError as err:
-        pytest.fail(str(err), pytrace=False)
-    for archive, image in archives:
-        real_cluster.import_image(archive, image)
-    namespace = f"rabbitmq-{uuid.uuid4().hex[:6]}"
-    real_cluster.kubectl("create", "namespace", namespace)
-    real_cluster.add_persistent_volumes(5)  # members 0-4 at the widest
-    began = time.monotonic()
-    real_cluster.helm("install", "oaas", str(out / "oaas"), "--namespace", namespace, "--wait", "--timeout", "20m",
-                      major=4, timeout=1500)
-    REPORT.append(f"rabbitmq, 3 members on one real node: helm 4 install --wait in {time.monotonic() - began:.0f}s")
-    yield RabbitMQ(real_cluster, out / "oaas", namespace)
-    real_cluster.helm("uninstall", "oaas", "--namespace", namespace, "--wait", "--timeout", "10m", major=4, check=False,
-                      timeout=900)
-    real_cluster.kubectl("delete", "namespace", namespace, "--wait=false", check=False)
+    # Five volumes: members 0-4 at the widest.
+    with installs.installed_alone(real_cluster, overlay="tests/realpods/rabbitmq-three-members.yaml", standins=("rabbitmq",),
+                                  volumes=5, out=tmp_path_factory.mktemp("rabbitmq-chart"),
+                                  namespace_prefix="rabbitmq") as installed:
+        REPORT.append(f"rabbitmq, 3 members on one real node: helm 4 install --wait in {installed.install_seconds:.0f}s")
+        yield RabbitMQ(real_cluster, installed.chart, installed.namespace)
 
 
 def test_three_members_form_one_cluster(rabbitmq: RabbitMQ) -> None:
