@@ -29,6 +29,8 @@ pytestmark = pytest.mark.e2e
 
 TIMEOUT = "5m"
 ONE_MIB = 1024 * 1024
+# Releases whose RabbitMQ peer discovery names the first member only (values/2025.1.yaml and those based on it).
+FIRST_MEMBER_SEEDS_RABBITMQ = {"2025.1", "2025.2", "2026.1", "2026.2"}
 
 
 def planned_chain(slurp: bool) -> tuple[str, ...]:
@@ -330,10 +332,12 @@ def test_scale_quorum_services_from_3_to_5(lifecycle: Lifecycle) -> None:
     assert len(backends) == 5 and sum(line.endswith("backup") for line in backends) == 4
     transport = re.search(r"transport_url = (\S+)", lifecycle.configmap("keystone", "keystone.conf")).group(1)
     assert transport.count("@oaas-rabbitmq-server-") == 5
-    # the member list of whichever format the installed release's RabbitMQ reads (rabbitmq.conf from 3.7, rabbitmq.config before)
+    # the member list of whichever format the installed release's RabbitMQ reads (rabbitmq.conf from 3.7, rabbitmq.config
+    # before); RabbitMQ 4 (2025.1 on) names the first member only, which every later one joins (values/2025.1.yaml)
     rabbit = lifecycle.cp.kubectl_json("get", "configmap", "oaas-rabbitmq-config", "-n", lifecycle.namespace)["data"]
     members = set(re.findall(r"rabbit@oaas-rabbitmq-server-\d+", rabbit.get("rabbitmq.conf") or rabbit["rabbitmq.config"]))
-    assert len(members) == 5, members
+    assert members == ({"rabbit@oaas-rabbitmq-server-0"} if lifecycle.current in FIRST_MEMBER_SEEDS_RABBITMQ
+                       else {f"rabbit@oaas-rabbitmq-server-{ordinal}" for ordinal in range(5)}), members
     pods = {pod["spec"]["nodeName"] for pod in lifecycle.get("pods", "-l", "app.kubernetes.io/name=galera,app.kubernetes.io/component=server")}
     assert len(pods) == 5  # required anti-affinity: one member per controller node
     assert_secrets_kept(lifecycle)
