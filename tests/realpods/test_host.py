@@ -37,7 +37,7 @@ def test_every_planted_trace_is_reported_then_removed(host: Host):
     host.add_node_address()
     host.add_forward_drop()
     run("ip", "link", "add", host.bridge, "type", "bridge")
-    run("ipset", "create", "chartgen-hosttest-pods", "hash:ip")
+    run("ipset", "create", "-exist", "chartgen-hosttest-pods", "hash:ip")  # -exist: a killed earlier run's may be there
     host.make_cgroup_parents()
 
     found = host.leftovers()
