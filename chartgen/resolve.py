@@ -68,13 +68,13 @@ class _Resolver:
         self.merged = merged
         self.catalog: dict[str, dict[str, Any]] = merged.tree.get("services", {})
         self.problems: list[Diagnostic] = []
-        self.scheduled = ScheduledParts(merged, self.problems)
+        self.scheduled = ScheduledParts(self.at)
 
-    def at(self, path: Path) -> Callable[[str], None]:
-        """A reporter of CG407 problems positioned where `path` was set."""
+    def at(self, path: Path, code: str = "CG407") -> Callable[[str], None]:
+        """A reporter of `code` problems positioned where `path` was set."""
 
         def report(message: str) -> None:
-            self.problems.append(Diagnostic(*self.merged.where(path), "CG407", message))
+            self.problems.append(Diagnostic(*self.merged.where(path), code, message))
 
         return report
 
@@ -136,9 +136,8 @@ class _Resolver:
     def check_upgrade_services(self) -> None:
         for index, entry in self.upgrade_entries():
             if entry["service"] not in self.catalog:
-                path = ("upgrade", "jobs", index, "service")
-                self.problems.append(Diagnostic(*self.merged.where(path), "CG417",
-                                                f"upgrade job {entry['name']!r} names the service {entry['service']!r}, which has no blueprint"))
+                self.at(("upgrade", "jobs", index, "service"), "CG417")(
+                    f"upgrade job {entry['name']!r} names the service {entry['service']!r}, which has no blueprint")
 
     def upgrade_jobs(self, name: str, spec: dict[str, Any], scope: Scope, images: dict[str, Image],
                      configs: dict[str, ConfigFile], file_text: Callable[[str], str]) -> tuple[Workload, ...]:
@@ -179,20 +178,16 @@ class _Resolver:
         own = {step["name"]: step for step in base.get("steps", [])}
         found: list[dict[str, Any]] = []
         for index, step in enumerate(entry["steps"]):
+            report = self.at(path + ("steps", index, "name"), "CG417")
+            if step["name"] in (earlier["name"] for earlier in entry["steps"][:index]):
+                report(f"upgrade job {entry['name']!r}: step {step['name']!r} twice (each init container needs its own name)")
             if "command" in step:
                 found.append(step)
             elif step["name"] in own:
                 found.append(own[step["name"]])
             else:
-                self.problems.append(Diagnostic(*self.merged.where(path + ("steps", index, "name")), "CG417",
-                                                f"upgrade job {entry['name']!r}: {run_in} of {name} has no step {step['name']!r} to reuse"
-                                                f" (steps: {', '.join(own) or 'none'}); give the step a command of its own"))
-        seen: set[str] = set()
-        for index, step in enumerate(entry["steps"]):
-            if step["name"] in seen:
-                self.problems.append(Diagnostic(*self.merged.where(path + ("steps", index, "name")), "CG417",
-                                                f"upgrade job {entry['name']!r}: step {step['name']!r} twice (each init container needs its own name)"))
-            seen.add(step["name"])
+                report(f"upgrade job {entry['name']!r}: {run_in} of {name} has no step {step['name']!r} to reuse"
+                       f" (steps: {', '.join(own) or 'none'}); give the step a command of its own")
         return found
 
     def install_only_steps(self, name: str, spec: dict[str, Any], jobs: tuple[Workload, ...]) -> tuple[Workload, ...]:
@@ -213,8 +208,7 @@ class _Resolver:
 
     def upgrade_reporter(self, path: Path, entry: dict[str, Any]) -> Callable[[str, str], None]:
         def report(field: str, message: str) -> None:
-            where = path + (field,) if field in entry else path
-            self.problems.append(Diagnostic(*self.merged.where(where), "CG417", f"upgrade job {entry['name']!r}: {message}"))
+            self.at(path + (field,) if field in entry else path, "CG417")(f"upgrade job {entry['name']!r}: {message}")
 
         return report
 

@@ -13,22 +13,18 @@ from typing import Any, Callable
 
 from jsonschema import Draft202012Validator
 
-from chartgen.diagnostics import Diagnostic
 from chartgen.load import Path
-from chartgen.merge import Merged
 from chartgen.model import CRON_PATTERN, OnDemand, PeerClaim, Setting, ValuesKey, kebab
 
 Compile = Callable[[Any, Path], str]  # a blueprint string -> its Go template expression
+Reporter = Callable[[Path, str], Callable[[str], None]]  # (where, code) -> report(message): the resolver's `at`
 
 
 class ScheduledParts:
-    """Resolves the scheduled parts of one job; problems are positioned Diagnostics."""
+    """Resolves the scheduled parts of one job; problems go to the resolver's positioned reporter."""
 
-    def __init__(self, merged: Merged, problems: list[Diagnostic]):
-        self.merged, self.problems = merged, problems
-
-    def report(self, path: Path, code: str, message: str) -> None:
-        self.problems.append(Diagnostic(*self.merged.where(path), code, message))
+    def __init__(self, at: Reporter):
+        self.at = at
 
     def fields(self, spec: dict[str, Any], components: dict[str, Any], path: Path, compile_text: Compile) -> dict[str, Any]:
         """The Workload fields of a job (enabled; for a scheduled one its schedule and the rest)."""
@@ -46,9 +42,9 @@ class ScheduledParts:
 
     def schedule(self, text: str, path: Path) -> str:
         if not re.match(CRON_PATTERN, text):
-            self.report(path, "CG419", f"schedule {text!r} is not a cron schedule: five fields (minute 0-59, hour 0-23, "
-                                       "day of month 1-31, month 1-12 or JAN-DEC, day of week 0-7 or SUN-SAT), each *, "
-                                       "a value, a range, a list, with an optional /step; or @hourly, @daily, @weekly, @monthly, @yearly")
+            self.at(path, "CG419")(f"schedule {text!r} is not a cron schedule: five fields (minute 0-59, hour 0-23, "
+                                   "day of month 1-31, month 1-12 or JAN-DEC, day of week 0-7 or SUN-SAT), each *, "
+                                   "a value, a range, a list, with an optional /step; or @hourly, @daily, @weekly, @monthly, @yearly")
         return text
 
     def settings(self, specs: dict[str, Any], path: Path) -> tuple[Setting, ...]:
@@ -60,7 +56,7 @@ class ScheduledParts:
         value = spec["value"]
         for error in sorted(Draft202012Validator(schema).iter_errors(value), key=lambda error: list(error.absolute_path)):
             where = path + ("value",) + tuple(error.absolute_path)
-            self.report(where, "CG420", f"setting {key!r}: {_refusal(error, value)}")
+            self.at(where, "CG420")(f"setting {key!r}: {_refusal(error, value)}")
         return Setting(ValuesKey(key), spec["env"], value, schema, spec["description"], reference)
 
     def peer_claim(self, spec: dict[str, Any] | None, components: dict[str, Any], path: Path) -> PeerClaim | None:
@@ -69,8 +65,8 @@ class ScheduledParts:
         component = components.get(spec["component"])
         if component is None or component["kind"] != "StatefulSet" or "persistence" not in component:
             statefulsets = sorted(key for key, value in components.items() if value["kind"] == "StatefulSet" and "persistence" in value)
-            self.report(path + ("component",), "CG407", f"peerClaim: {spec['component']!r} is not a StatefulSet component with persistence "
-                                                        f"of this service (has: {', '.join(statefulsets) or 'none'})")
+            self.at(path + ("component",), "CG407")(f"peerClaim: {spec['component']!r} is not a StatefulSet component with persistence "
+                                                    f"of this service (has: {', '.join(statefulsets) or 'none'})")
         return PeerClaim(kebab(spec["component"]), spec["mountPath"], spec.get("readOnly", True), spec["env"])
 
     def on_demand(self, spec: dict[str, Any] | None, path: Path, compile_text: Compile) -> OnDemand | None:
