@@ -50,16 +50,19 @@ class Backups:
         """Create a Job, wait until it completed or failed: (succeeded, its pod's log, seconds)."""
         began = time.monotonic()
         self.kubectl(*create)
+        succeeded, log = self.outcome(name)
+        return succeeded, log, time.monotonic() - began
 
-        def finished() -> bool:
-            status = self.cluster.kubectl_json("get", "job", name, "--namespace", self.namespace).get("status", {})
-            return bool(status.get("succeeded") or status.get("failed"))
+    def outcome(self, name: str) -> tuple[bool, str]:
+        """Wait until Job `name` completed or failed: (succeeded, its pod's log)."""
+        def status() -> dict:
+            return self.cluster.kubectl_json("get", "job", name, "--namespace", self.namespace).get("status", {})
 
-        self.cluster.wait_for(f"job {name} finished", finished, timeout=JOB_TIMEOUT)
-        seconds = time.monotonic() - began
-        status = self.cluster.kubectl_json("get", "job", name, "--namespace", self.namespace)["status"]
-        log = self.kubectl("logs", f"job/{name}", check=False).stdout
-        return bool(status.get("succeeded")), log, seconds
+        def finished(state: dict) -> bool:
+            return bool(state.get("succeeded") or state.get("failed"))
+
+        self.cluster.wait_for(f"job {name} finished", lambda: finished(status()), timeout=JOB_TIMEOUT)
+        return bool(status().get("succeeded")), self.kubectl("logs", f"job/{name}", check=False).stdout
 
     def backup_now(self) -> tuple[bool, str, float]:
         name = f"backup-{uuid.uuid4().hex[:6]}"
@@ -85,24 +88,25 @@ def rows(backups: Backups) -> set[str]:
     return set(backups.sql("SELECT note FROM e2e.notes").split())
 
 
+def take_verified_backup(backups: Backups, level: int, what: str) -> None:
+    """Run the CronJob now: the backup of `level` is taken and verified (its Job succeeds)."""
+    ok, log, seconds = backups.backup_now()
+    assert ok, log[-3000:]
+    assert f"level {level} of a cycle of 3" in log and "VERIFY OK" in log, log[-3000:]
+    REPORT.append(f"backup: {what} backup taken and verified in {seconds:.0f}s: {verdict(log)} | "
+                  + next(line for line in log.splitlines() if "bytes in" in line))
+
+
 def test_a_full_backup_is_taken_and_verified(backups: Backups) -> None:
     backups.sql("CREATE DATABASE e2e; CREATE TABLE e2e.notes (note VARCHAR(64) PRIMARY KEY); "
                 "CREATE TABLE e2e.kept (id INT PRIMARY KEY); INSERT INTO e2e.kept VALUES (1), (2), (3)")
     backups.sql("INSERT INTO e2e.notes VALUES " + ", ".join(f"('full-{index}')" for index in range(200)))
-    ok, log, seconds = backups.backup_now()
-    assert ok, log[-3000:]
-    assert "level 0 of a cycle of 3" in log and "VERIFY OK" in log, log[-3000:]
-    REPORT.append(f"backup: full backup taken and verified in {seconds:.0f}s: {verdict(log)} | "
-                  + next(line for line in log.splitlines() if "bytes in" in line))
+    take_verified_backup(backups, level=0, what="full")
 
 
 def test_an_incremental_backup_holds_the_new_rows(backups: Backups) -> None:
     backups.sql("INSERT INTO e2e.notes VALUES " + ", ".join(f"('incremental-{index}')" for index in range(100)))
-    ok, log, seconds = backups.backup_now()
-    assert ok, log[-3000:]
-    assert "level 1 of a cycle of 3" in log and "VERIFY OK" in log, log[-3000:]
-    REPORT.append(f"backup: incremental backup taken and verified in {seconds:.0f}s: {verdict(log)} | "
-                  + next(line for line in log.splitlines() if "bytes in" in line))
+    take_verified_backup(backups, level=1, what="incremental")
 
 
 def test_a_dropped_table_is_restored_with_every_row(backups: Backups) -> None:
@@ -115,14 +119,7 @@ def test_a_dropped_table_is_restored_with_every_row(backups: Backups) -> None:
     jobs = backups.cluster.kubectl_json("get", "jobs", "--namespace", backups.namespace)["items"]
     found = [job["metadata"]["name"] for job in jobs if job["metadata"]["name"].startswith("oaas-galera-backup-restore-")]
     assert found, [job["metadata"]["name"] for job in jobs]
-    name = found[0]
-
-    def finished() -> bool:
-        status = backups.cluster.kubectl_json("get", "job", name, "--namespace", backups.namespace).get("status", {})
-        return bool(status.get("succeeded") or status.get("failed"))
-
-    backups.cluster.wait_for("the restore Job finished", finished, timeout=JOB_TIMEOUT)
-    log = backups.kubectl("logs", f"job/{name}", check=False).stdout
+    _, log = backups.outcome(found[0])
     assert "RESTORE OK" in log, log[-3000:]
     assert rows(backups) == before
     assert backups.sql("SELECT COUNT(*) FROM e2e.kept") == "3"
