@@ -25,6 +25,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
+from typing import Callable
 from pathlib import Path
 
 # Sysctls the kubelet (kernel tunables), kube-proxy and the bridge CNI plugin
@@ -42,6 +43,10 @@ WATCHED_SYSCTLS = (
     "net.netfilter.nf_conntrack_tcp_timeout_close_wait",
 )
 IPTABLES = ("iptables", "ip6tables")
+# leftovers() lines another program's save-and-restore can bring back, and
+# how often clean() sweeps them again.
+RESURRECTABLE = tuple(f"{binary}:" for binary in IPTABLES) + ("ipset ",)
+SWEEP_ROUNDS, SWEEP_PAUSE = 5, 1.0
 TABLES = ("filter", "nat", "mangle", "raw")
 BUILTIN_CHAINS = {"INPUT", "OUTPUT", "FORWARD", "PREROUTING", "POSTROUTING"}
 CONTAINER_LOG_LINKS = Path("/var/log/containers")
@@ -369,26 +374,41 @@ class Host:
         step that fails or hangs is reported and the next one still runs.
         """
         problems: list[str] = []
+        rule_and_set_sweep = [
+            *((f"{binary} rules", lambda b=binary: remove_rules(b, self.bridge, self.owns_shared_traces))
+              for binary in IPTABLES),
+            ("ipsets", lambda: destroy_ipsets(self._ipset_prefixes())),
+        ]
         steps = [
             ("kill processes", lambda: problems.extend(kill_and_wait(self.processes(), "cluster"))),
             ("unmount", lambda: problems.extend(f"still mounted: {p}" for p in unmount_all(self.prefix))),
             ("kube-proxy --cleanup", lambda: self._kube_proxy_cleanup(kube_proxy)),
-            *((f"{binary} rules", lambda b=binary: remove_rules(b, self.bridge, self.owns_shared_traces))
-              for binary in IPTABLES),
-            ("ipsets", lambda: destroy_ipsets(self._ipset_prefixes())),
+            *rule_and_set_sweep,
             ("node address", self._remove_address_and_bridge),
             ("cgroups", lambda: problems.extend(self._remove_cgroups())),
             ("files and sysctls", self._remove_files_and_restore_sysctls),
         ]
+        self._run_steps(steps, problems)
+        # A policy engine of another cluster on this machine (kube-router
+        # saves and restores whole iptables tables and ipset lists) can put
+        # back a rule or set removed while it was between save and restore.
+        for _ in range(SWEEP_ROUNDS):
+            if not any(line.startswith(RESURRECTABLE) for line in self.leftovers()):
+                break
+            time.sleep(SWEEP_PAUSE)
+            self._run_steps(rule_and_set_sweep, problems)
+        problems += self.leftovers()
+        if not problems:
+            self.state_file.unlink(missing_ok=True)
+        return problems
+
+    @staticmethod
+    def _run_steps(steps: list[tuple[str, Callable[[], object]]], problems: list[str]) -> None:
         for what, step in steps:
             try:
                 step()
             except (HostError, OSError, subprocess.SubprocessError) as err:
                 problems.append(f"{what}: {err}")
-        problems += self.leftovers()
-        if not problems:
-            self.state_file.unlink(missing_ok=True)
-        return problems
 
     def _kube_proxy_cleanup(self, kube_proxy: Path | None) -> None:
         # kube-proxy knows its own chains and the nftables side (if any);
