@@ -3,9 +3,12 @@ folder's own conftest cannot shadow it)."""
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +36,14 @@ class Run:
     code: int
     stdout: str
     stderr: str
+
+
+def scratch_folder(prefix: str) -> Path:
+    """A temporary folder that lives as long as this test process (charts built once and
+    shared by many tests, which a tmp_path cannot outlive), removed when it exits."""
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
 
 
 def run_chartgen(*args: str, cwd: Path = ROOT, check: bool = False, timeout: float | None = None) -> Run:

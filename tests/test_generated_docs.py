@@ -13,14 +13,12 @@ from typing import Any, Iterator
 import pytest
 from ruamel.yaml import YAML
 
-from helpers import RELEASES, ROOT, run_chartgen
+from helpers import RELEASES, ROOT, run_chartgen, scratch_folder
 
 
 @lru_cache(maxsize=None)
 def built(release: str) -> Path:
-    import tempfile
-
-    out = Path(tempfile.mkdtemp(prefix=f"chartgen-docs-{release}-"))
+    out = scratch_folder(f"chartgen-docs-{release}-")
     run_chartgen("build", "--release", release, "--out", str(out), "--quiet", check=True)
     return out / "oaas"
 

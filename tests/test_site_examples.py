@@ -12,16 +12,14 @@ import pytest
 from ruamel.yaml import YAML
 
 from helmrender import find, objects, template
-from helpers import RELEASES, ROOT, run_chartgen
+from helpers import RELEASES, ROOT, run_chartgen, scratch_folder
 
 EXAMPLES = ("site-small", "site-ha")
 
 
 @lru_cache(maxsize=None)
 def _scratch() -> Path:
-    import tempfile
-
-    return Path(tempfile.mkdtemp(prefix="chartgen-examples-"))
+    return scratch_folder("chartgen-examples-")
 
 
 @lru_cache(maxsize=None)
