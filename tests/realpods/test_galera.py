@@ -88,11 +88,30 @@ class Galera:
         self.cluster.wait_for(f"all three galera members Synced in one cluster {what}", self.all_synced, timeout=RECOVERY_TIMEOUT)
         return primary, time.monotonic() - began
 
+    def pod_uids(self) -> dict[str, str]:
+        """Each member's pod uid ('' while it has none)."""
+        return {member: self.kubectl("get", "pod", member, "-o", "jsonpath={.metadata.uid}", check=False).stdout.strip()
+                for member in MEMBERS}
+
+    def pod_state(self, member: str) -> str:
+        """One line: the pod's phase, uid, deletion mark and each container's state and restarts."""
+        result = self.kubectl("get", "pod", member, "-o", "json", check=False)
+        if result.returncode != 0:
+            return f"no pod ({result.stderr.strip()})"
+        pod = json.loads(result.stdout)
+        containers = [f"{c['name']}: {next(iter(c.get('state', {'?': 0})))} ready={c.get('ready')} restarts={c.get('restartCount')}"
+                      for c in pod["status"].get("initContainerStatuses", []) + pod["status"].get("containerStatuses", [])]
+        return (f"{pod['status'].get('phase')} uid={pod['metadata']['uid'][:8]} "
+                f"deleting={pod['metadata'].get('deletionTimestamp', 'no')} [{'; '.join(containers)}]")
+
     def explain(self) -> str:
         lines = [f"positions: {json.dumps(self.records(), sort_keys=True)}"]
+        lines += [f"pod {member}: {self.pod_state(member)}" for member in MEMBERS]
         for member in MEMBERS:
             lines.append(f"--- {member}: {self.status(member)}")
             lines += [f"    | {line}" for line in self.log(member).splitlines()[-30:]]
+            previous = self.kubectl("logs", member, "-c", "server", "--previous", check=False).stdout
+            lines += [f"    previous | {line}" for line in previous.splitlines()[-10:]]
         return "\n".join(lines)
 
 
@@ -173,15 +192,15 @@ def test_the_most_advanced_member_bootstraps_even_when_it_is_member_2(galera: Ga
 
 def test_every_pod_deleted_at_once_recovers_with_every_row(galera: Galera) -> None:
     galera.sql(MEMBERS[0], "INSERT INTO e2e.notes VALUES ('before-the-pods-went')")
+    old_pods = galera.pod_uids()
     began = time.monotonic()
     galera.kubectl("delete", "pod", *MEMBERS, "--wait=false")
     primary, synced = 0.0, 0.0
 
     def recover() -> None:
         nonlocal primary, synced
-        galera.cluster.wait_for("the old galera pods gone", lambda: all(
-            galera.kubectl("get", "pod", m, "-o", "jsonpath={.metadata.deletionTimestamp}", check=False).stdout.strip() == ""
-            for m in MEMBERS), timeout=180)
+        galera.cluster.wait_for("every galera member in a new pod", lambda: all(
+            uid not in ("", old_pods[member]) for member, uid in galera.pod_uids().items()), timeout=180)
         primary, synced = galera.wait_until_recovered("after every pod was deleted", began)
         for member in MEMBERS:
             assert {"before-the-first-outage", "only-member-2-has-it", "before-the-pods-went"} <= rows(galera, member), member
