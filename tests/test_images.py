@@ -4,7 +4,10 @@ really run their programs.
 Each image's OCI tar is unpacked with umoci; then every `verify` command of its recipe and of the
 recipes it builds on runs in a chroot of that rootfs, inside private mount and pid namespaces
 (and a private network namespace where a command starts a server), as the image's default user
-with the image's environment, the way a container would start it.
+with the image's environment, the way a container would start it, plus the release file's pins as
+CHARTGEN_PIN_<PROJECT> (keystone: CHARTGEN_PIN_KEYSTONE), so a check compares what the image
+installed with the release's pin without repeating it. The images tested are those the release
+builds: its release file's `images` (and the bases they need), else every recipe.
 
 Marked `images` and run only when asked for (`make images-test`, or `pytest -m images`): it needs
 root and the tars of `make images`. An image that is not built (or was built from other recipes)
@@ -16,6 +19,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -44,6 +48,8 @@ builder = load_builder()
 release = builder.load_release(RELEASE)
 recipes = builder.load_recipes(release.name)
 IMAGES = {t.name: t for t in builder.plan(recipes, release, [], builder.tool_versions()) if not t.recipe.abstract}
+PIN_VARIABLES = {"CHARTGEN_PIN_" + re.sub(r"[^A-Z0-9]+", "_", name.upper()): version
+                 for name, version in release.pins.items()}
 
 
 def built_tar(name: str) -> Path:
@@ -146,6 +152,7 @@ def test_image_runs_its_programs(name: str, tmp_path: Path):
         rootfs, config = unpack(tar, tmp_path)
         check_layout(name, rootfs, config["config"])
         env = dict(item.split("=", 1) for item in config["config"].get("Env", []))
+        env.update(PIN_VARIABLES)
         for recipe in chain(name):
             for check in recipe.data.get("verify") or []:
                 user = check.get("user", config["config"].get("User", ""))
