@@ -6,8 +6,8 @@ recipes it builds on runs in a chroot of that rootfs, inside private mount and p
 (and a private network namespace where a command starts a server), as the image's default user
 with the image's environment, the way a container would start it, plus the release file's pins as
 CHARTGEN_PIN_<PROJECT> (keystone: CHARTGEN_PIN_KEYSTONE), so a check compares what the image
-installed with the release's pin without repeating it. The images tested are those the release
-builds: its release file's `images` (and the bases they need), else every recipe.
+installed with the release's pin without repeating it. The images tested are those
+CHARTGEN_IMAGES names (and the bases they need), else every recipe of the release.
 
 Marked `images` and run only when asked for (`make images-test`, or `pytest -m images`): it needs
 root and the tars of `make images`. An image that is not built (or was built from other recipes)
@@ -33,6 +33,9 @@ from helpers import ROOT
 pytestmark = pytest.mark.images
 
 RELEASE = os.environ.get("CHARTGEN_IMAGES_RELEASE", "2025.1")
+# The images tested (and the bases they need): CHARTGEN_IMAGES names them (make images-test sets
+# UPGRADE_IMAGES for the upgrade test's releases); unset, every recipe.
+NAMES = os.environ.get("CHARTGEN_IMAGES", "").split()
 VERIFY_TIMEOUT = 300   # seconds for one verify command (a broker or database start included)
 
 
@@ -47,7 +50,7 @@ def load_builder():
 builder = load_builder()
 release = builder.load_release(RELEASE)
 recipes = builder.load_recipes(release.name)
-IMAGES = {t.name: t for t in builder.plan(recipes, release, [], builder.tool_versions()) if not t.recipe.abstract}
+IMAGES = {t.name: t for t in builder.plan(recipes, release, NAMES, builder.tool_versions()) if not t.recipe.abstract}
 PIN_VARIABLES = {"CHARTGEN_PIN_" + re.sub(r"[^A-Z0-9]+", "_", name.upper()): version
                  for name, version in release.pins.items()}
 

@@ -10,9 +10,8 @@ mmdebstrap. Its own changes become one layer: the parent is unpacked with umoci,
 a chroot inside private mount and pid namespaces (so no mount outlives the step), and umoci
 repacks the difference. Steps, in order: configure_users, apt, users, venv, sources, pip, run (each line
 must succeed: sh -e).
-The release file images/releases/<release>.yaml gives the Debian suite, the constraints file,
-the pins of the OpenStack server projects and, optionally, the images the release builds (`images`;
-every non-abstract recipe without it).
+The release file images/releases/<release>.yaml gives the Debian suite, the constraints file and
+the pins of the OpenStack server projects.
 
 Each image is cached in ~/.cache/chartgen/images/<name>-<release>-<key>.tar, where the key is the
 sha256 of everything the build reads: the recipe (its data, less the `verify` checks only the
@@ -80,7 +79,6 @@ class Release:
     replaces_tag: str
     constraints: Path
     pins: dict
-    images: tuple = ()   # the recipes built when none is named; empty: every non-abstract one
 
 
 @dataclasses.dataclass(frozen=True)
@@ -141,12 +139,8 @@ def load_release(release: str) -> Release:
     constraints = (path.parent / data["constraints"]).resolve()
     if not constraints.is_file():
         raise BuildError(f"{path}:{position(data, 'constraints')}: constraints file {constraints} does not exist")
-    images = data.get("images") or []
-    if not isinstance(images, list) or not all(isinstance(name, str) for name in images):
-        raise BuildError(f"{path}:{position(data, 'images')}: images is a list of recipe names")
     release_data = Release(str(data["release"]), path, data["suite"], str(data["kolla"]),
-                           data["replaces_tag"], constraints, {k: str(v) for k, v in data["pins"].items()},
-                           tuple(images))
+                           data["replaces_tag"], constraints, {k: str(v) for k, v in data["pins"].items()})
     check_pins_agree(release_data, data)
     return release_data
 
@@ -186,16 +180,6 @@ def load_recipes(release: str) -> dict[str, Recipe]:
                 raise BuildError(f"{path}:{position(data['config'], key)}: unknown config key {key!r}")
         if "mirrors" not in data:
             raise BuildError(f"{path}:1:1: a recipe names the kolla files it mirrors (mirrors:)")
-        for name, entry in (data.get("releases") or {}).items():
-            if not isinstance(name, str) or not (RECIPES_DIR / "releases" / f"{name}.yaml").is_file():
-                # an unquoted 2025.2 is a float, and a misspelt release never applies
-                hint = "" if isinstance(name, str) else f' (quote it: "{name}")'
-                raise BuildError(f"{path}:{position(data['releases'], name)}: releases: {name!r} is not a "
-                                 f"release of images/releases/{hint}")
-            for key in entry or {}:
-                if key not in RECIPE_KEYS - {"releases"}:   # a misspelt key would silently not apply
-                    raise BuildError(f"{path}:{position(data['releases'][name], key)}: unknown key {key!r} "
-                                     f"in release {name!r}")
         merged = dict(data)
         merged.update((data.get("releases") or {}).get(release) or {})
         recipes[path.stem] = Recipe(path.stem, path, merged)
@@ -228,13 +212,11 @@ def tool_versions() -> dict:
 
 
 def plan(recipes: dict[str, Recipe], release: Release, names: list[str], versions: dict) -> list[Target]:
-    """Targets for the given recipe names (if none, the release file's images, else every
-    non-abstract recipe), parents first."""
-    for name in names or release.images:
+    """Targets for the given recipe names (every non-abstract one if none), parents first."""
+    for name in names:
         if name not in recipes:
-            where = "" if names else f" (images: of {release.path})"
-            raise BuildError(f"no recipe images/{name}.yaml{where}; known: {', '.join(sorted(recipes))}")
-    wanted = names or list(release.images) or [name for name, recipe in recipes.items() if not recipe.abstract]
+            raise BuildError(f"no recipe images/{name}.yaml; known: {', '.join(sorted(recipes))}")
+    wanted = names or [name for name, recipe in recipes.items() if not recipe.abstract]
     common = {"builder": sha256_file(Path(__file__).resolve()), "release": sha256_file(release.path),
               "constraints": sha256_file(release.constraints), "tools": versions}
     targets: dict[tuple[str, str], Target] = {}
@@ -312,9 +294,9 @@ def chroot_step(rootfs: Path, script: str, env: dict, binds: dict[str, Path], lo
     """Run script with sh in rootfs, in private mount and pid namespaces: /proc, /dev/shm and the
     bind mounts (path in rootfs -> host path) vanish with the namespace, whatever happens."""
     created = prepare_mount_points(rootfs, binds)
-    mounts = ['mount -t proc proc "$R/proc"', 'mount -t tmpfs shm "$R/dev/shm"',
-              'mount -t devpts -o newinstance,ptmxmode=0666 devpts "$R/dev/pts"',
-              'mount --bind /etc/resolv.conf "$R/etc/resolv.conf"']
+    mounts = [f'mount -t proc proc "$R/proc"', f'mount -t tmpfs shm "$R/dev/shm"',
+              f'mount -t devpts -o newinstance,ptmxmode=0666 devpts "$R/dev/pts"',
+              f'mount --bind /etc/resolv.conf "$R/etc/resolv.conf"']
     mounts += [f'mount --bind {shlex.quote(str(host))} "$R{inside}"' for inside, host in binds.items()]
     environment = " ".join(shlex.quote(f"{k}={v}") for k, v in env.items())
     outer = "set -e; R=$1; " + "; ".join(mounts) + \
@@ -494,7 +476,7 @@ def bootstrap(target: Target, layout: Path, tag: str, work: Path, log) -> None:
     rootfs_tar, archives = work / "rootfs.tar", mkdir(CACHE / "apt" / target.suite / "archives")
     # The shared apt archive cache, the way mmdebstrap's manual shows (the tar gets no .deb).
     cache_hooks = ["--skip=download/empty", "--skip=essential/unlink",
-                   "--setup-hook=mkdir -p \"$1\"/var/cache/apt/archives/",
+                   f"--setup-hook=mkdir -p \"$1\"/var/cache/apt/archives/",
                    f"--setup-hook=sync-in {archives} /var/cache/apt/archives/",
                    f"--customize-hook=sync-out /var/cache/apt/archives {archives}",
                    # mmdebstrap copies the host's resolver and name in: a container gets its own.
@@ -749,8 +731,7 @@ def prune(targets: list[Target], release: Release) -> None:
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("names", nargs="*", help="recipes to build (default: the release file's images, "
-                                                  "else every non-abstract recipe)")
+    parser.add_argument("names", nargs="*", help="recipes to build (default: every non-abstract one)")
     parser.add_argument("--release", default="2025.1", help="release file images/releases/RELEASE.yaml")
     parser.add_argument("--jobs", type=int, default=MAX_JOBS, choices=range(1, MAX_JOBS + 1),
                         help=f"images built at once (at most {MAX_JOBS})")

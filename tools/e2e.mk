@@ -5,8 +5,8 @@
 #   make e2e-real        the real-pods tests: a real node runs real containers (root)
 #   make e2e-real-clean  remove what a killed real-pods run left on the machine
 #   make images          build the kolla-layout stand-in images (needs root; cached outside the clone):
-#                        every one for IMAGES_RELEASE, and for each of UPGRADE_IMAGES_RELEASES what its
-#                        images/releases/R.yaml names (keystone and its bases)
+#                        every one for IMAGES_RELEASE, and UPGRADE_IMAGES (keystone and its bases)
+#                        for each of UPGRADE_IMAGES_RELEASES
 #   make images-test     build them, then run each image's programs in a chroot (pytest -m images)
 .PHONY: e2e-chain control-plane e2e-smoke node-packages node e2e-real e2e-real-clean images images-test
 
@@ -14,6 +14,7 @@ IMAGES_RELEASE ?= 2025.1
 # The releases the real-pods upgrade test moves keystone to (2025.1 -> 2025.2 -> 2026.1, and the
 # SLURP hop 2025.1 -> 2026.1); galera, RabbitMQ, memcached and HAProxy stay on IMAGES_RELEASE's.
 UPGRADE_IMAGES_RELEASES ?= 2025.2 2026.1
+UPGRADE_IMAGES ?= keystone
 # identity: galera, rabbitmq, memcached, keystone on real pods; full: every stand-in image.
 REALPODS_SCOPE ?= identity
 
@@ -42,10 +43,12 @@ e2e-real-clean: setup
 images: setup
 	$(BIN)/python tools/build_images.py --release $(IMAGES_RELEASE)
 	set -e; for release in $(UPGRADE_IMAGES_RELEASES); do \
-		$(BIN)/python tools/build_images.py --release $$release; \
+		$(BIN)/python tools/build_images.py --release $$release $(UPGRADE_IMAGES); \
 	done
 
 images-test: images
-	set -e; for release in $(IMAGES_RELEASE) $(UPGRADE_IMAGES_RELEASES); do \
-		CHARTGEN_IMAGES_RELEASE=$$release $(BIN)/python -m pytest -m images tests/test_images.py -v; \
+	CHARTGEN_IMAGES_RELEASE=$(IMAGES_RELEASE) $(BIN)/python -m pytest -m images tests/test_images.py -v
+	set -e; for release in $(UPGRADE_IMAGES_RELEASES); do \
+		CHARTGEN_IMAGES_RELEASE=$$release CHARTGEN_IMAGES="$(UPGRADE_IMAGES)" \
+		  $(BIN)/python -m pytest -m images tests/test_images.py -v; \
 	done
