@@ -52,19 +52,24 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items[:] = [item for item in items if not item.get_closest_marker("realpods")]
 
 
-# Modules marked `steps` are one operator's days in order: after a failed step the later ones
+# Modules (or classes) marked `steps` are one operator's days in order: after a failed step the later ones
 # fail at once, naming it, instead of each waiting out its timeout on a broken installation.
 FAILED_STEP: dict[str, str] = {}
+
+
+def _steps_of(item: pytest.Item) -> str:
+    """The sequence an item is a step of: its class when it has one, else its module."""
+    return item.nodeid.rsplit("::", 1)[0]
 
 
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> None:
     failed = call.excinfo is not None and not call.excinfo.errisinstance(pytest.skip.Exception)
     if item.get_closest_marker("steps") and failed and call.when == "call":
-        FAILED_STEP.setdefault(item.module.__name__, item.name)
+        FAILED_STEP.setdefault(_steps_of(item), item.name)
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
-    failed = FAILED_STEP.get(item.module.__name__) if item.get_closest_marker("steps") else None
+    failed = FAILED_STEP.get(_steps_of(item)) if item.get_closest_marker("steps") else None
     if failed:
         pytest.fail(f"not run: the earlier step {failed} failed", pytrace=False)
 

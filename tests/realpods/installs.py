@@ -35,9 +35,10 @@ class Installed:
     install_seconds: float
 
 
-def build_chart(out: Path, overlay: str) -> Path:
-    args = ["build", "--release", RELEASE, "--out", str(out), "--quiet"]
-    for path in (*BASE_OVERLAYS, overlay):
+def build_chart(out: Path, *overlays: str | Path, release: str = RELEASE) -> Path:
+    """The umbrella for `release` with the real-pods overlays, then `overlays` (relative to the repository)."""
+    args = ["build", "--release", release, "--out", str(out), "--quiet"]
+    for path in (*BASE_OVERLAYS, *overlays):
         args += ["--overlay", str(REPO / path)]
     subprocess.run([sys.executable, "-m", "chartgen", *args], check=True, cwd=REPO)
     return out / "oaas"

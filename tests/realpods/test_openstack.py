@@ -13,9 +13,6 @@ operator.
 from __future__ import annotations
 
 import base64
-import json
-import shlex
-import subprocess
 import sys
 import time
 import uuid
@@ -26,114 +23,10 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from cluster import REAL_NODE_SELECTOR, RealCluster  # noqa: E402
+from deployment import CLIENT_IMAGE, CLIENT_VALUES, INSTALL_TIMEOUT, TEST_TIMEOUT, VOLUMES, OpenStack, run_step  # noqa: E402
 from summary import REPORT  # noqa: E402
 
 pytestmark = [pytest.mark.realpods, pytest.mark.steps]
-
-INSTALL_TIMEOUT = "40m"
-TEST_TIMEOUT = "15m"
-# Claims of the installed services (galera, rabbitmq, glance's image store) plus room for a rerun.
-VOLUMES = 8
-SEED_PASSWORD = uuid.uuid4().hex  # the test user's password: made up per run, never a literal
-PROJECT, USER, IMAGE = "oaas-e2e", "oaas-e2e-user", "oaas-e2e-image"
-# Values of every install, upgrade and re-render: the toolbox's NetworkPolicy admission.
-CLIENT_VALUES = str(Path(__file__).resolve().parent / "operator-clients.yaml")
-CLIENT_LABEL = {"chartgen-e2e/client": "true"}
-CLIENT_IMAGE = "localhost/chartgen/openstack-client:2025.1"  # the openstack CLI (images/openstack-client.yaml)
-
-
-class OpenStack:
-    """One installation of the umbrella in a namespace, and a toolbox pod to talk to it."""
-
-    def __init__(self, cluster: RealCluster, chart: Path, namespace: str):
-        self.cluster, self.chart, self.namespace = cluster, chart, namespace
-
-    def helm(self, major: int, *args: str, timeout: float = 3000) -> subprocess.CompletedProcess:
-        return self.cluster.helm(*args, "--namespace", self.namespace, major=major, timeout=timeout)
-
-    def kubectl(self, *args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess:
-        return self.cluster.kubectl(*args, "--namespace", self.namespace, check=check)
-
-    def pods(self) -> list[dict]:
-        return self.cluster.kubectl_json("get", "pods", "--namespace", self.namespace)["items"]
-
-    def explain_failure(self) -> str:
-        """Pod phases, waiting reasons and the last log lines of what is not well: the failure message."""
-        lines = []
-        for pod in self.pods():
-            name, status = pod["metadata"]["name"], pod.get("status", {})
-            states = status.get("containerStatuses", []) + status.get("initContainerStatuses", [])
-            bad = [s for s in states if not s.get("ready") and s.get("state", {}).get("terminated", {}).get("reason") != "Completed"]
-            if status.get("phase") in ("Succeeded",) or not bad and status.get("phase") == "Running":
-                continue
-            reasons = [f"{s['name']}: {next(iter(s.get('state', {})), '?')} {json.dumps(next(iter(s.get('state', {}).values()), {}))[:200]} restarts={s.get('restartCount')}" for s in bad]
-            lines.append(f"pod {name} {status.get('phase')}: " + "; ".join(reasons))
-            for s in bad[:2]:
-                log = self.kubectl("logs", name, "-c", s["name"], "--tail", "25", check=False)
-                previous = self.kubectl("logs", name, "-c", s["name"], "--tail", "25", "--previous", check=False)
-                text = (log.stdout or log.stderr).strip() or (previous.stdout or previous.stderr).strip()
-                lines += [f"    | {line}" for line in text.splitlines()[-25:]]
-        events = self.kubectl("get", "events", "--sort-by=.lastTimestamp", check=False).stdout.splitlines()[-15:]
-        return "\n".join(lines + ["events:"] + events)
-
-    # --- the toolbox: a pod with the openstack CLI, as the admin ---------------------------------
-    def start_toolbox(self) -> None:
-        pod = {
-            "apiVersion": "v1", "kind": "Pod",
-            "metadata": {"name": "toolbox", "namespace": self.namespace, "labels": CLIENT_LABEL},
-            "spec": {
-                "automountServiceAccountToken": False,
-                "nodeSelector": REAL_NODE_SELECTOR,  # never a kwok node, where nothing runs
-                "securityContext": {"runAsUser": 42401, "runAsGroup": 42401, "runAsNonRoot": True},
-                "containers": [{
-                    "name": "toolbox", "image": CLIENT_IMAGE, "imagePullPolicy": "Never",
-                    "command": ["sleep", "infinity"],
-                    "env": [
-                        {"name": "OS_AUTH_URL", "value": "http://oaas-keystone-api:5000/v3"},
-                        {"name": "OS_IDENTITY_API_VERSION", "value": "3"},
-                        {"name": "OS_USERNAME", "value": "admin"}, {"name": "OS_PROJECT_NAME", "value": "admin"},
-                        {"name": "OS_USER_DOMAIN_NAME", "value": "Default"}, {"name": "OS_PROJECT_DOMAIN_NAME", "value": "Default"},
-                        {"name": "HOME", "value": "/tmp"},
-                        {"name": "OS_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "oaas-keystone", "key": "adminPassword"}}},
-                    ],
-                    "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}},
-                }],
-            },
-        }
-        self.cluster.apply(pod, namespace=self.namespace)
-        self.cluster.wait_for("the toolbox pod Running", lambda: self.phase("toolbox") == "Running", timeout=180)
-
-    def phase(self, pod: str) -> str:
-        result = self.kubectl("get", "pod", pod, "-o", "jsonpath={.status.phase}", check=False)
-        return result.stdout.strip()
-
-    def openstack(self, command: str, check: bool = True) -> subprocess.CompletedProcess:
-        result = self.cluster.kubectl("exec", "--namespace", self.namespace, "toolbox", "--", "sh", "-ec", command, check=False)
-        if check and result.returncode != 0:
-            raise AssertionError(f"in the toolbox: {command}\n{result.stdout}{result.stderr}")
-        return result
-
-    @property
-    def has_images(self) -> bool:
-        return any(p["metadata"]["name"].startswith("oaas-glance-api-") for p in self.pods())
-
-    def user_token(self) -> bool:
-        """The seeded user gets a token in its project."""
-        command = (f"openstack --os-username {USER} --os-password {shlex.quote(SEED_PASSWORD)} --os-project-name {PROJECT} "
-                   "token issue -f value -c id")
-        return self.openstack(command, check=False).returncode == 0
-
-    def image_active(self) -> bool:
-        if not self.has_images:
-            return True  # the identity scope has no image service
-        return self.openstack(f"openstack image show {IMAGE} -f value -c status", check=False).stdout.strip() == "active"
-
-    def wait_for_user(self, what: str, timeout: float = 600) -> float:
-        """Seconds until the seeded user gets a token and its image is there again."""
-        began = time.monotonic()
-        self.cluster.wait_for(f"a token for {USER} (and the image {IMAGE}, with glance) {what}",
-                              lambda: self.user_token() and self.image_active(), timeout=timeout)
-        return time.monotonic() - began
 
 
 @pytest.fixture(scope="module")
@@ -147,38 +40,8 @@ def openstack(real_cluster: RealCluster, busybox: str, standin_images: dict[str,
     real_cluster.kubectl("delete", "namespace", namespace, "--wait=false", check=False)
 
 
-def run_step(openstack: OpenStack, what: str, step) -> float:
-    """Run one operator step; on failure, say what the cluster looks like. Returns seconds."""
-    began = time.monotonic()
-    try:
-        step()
-    except Exception as err:  # noqa: BLE001 - any failure gets the cluster's state attached
-        raise AssertionError(f"{what} failed: {err}\n--- cluster state ---\n{openstack.explain_failure()}") from None
-    seconds = time.monotonic() - began
-    REPORT.append(f"{what}: {seconds:.0f}s")
-    return seconds
-
-
-def unready(pods: list[dict]) -> list[str]:
-    """The pods that are neither done (a Job's) nor Running with every container ready."""
-    return [pod["metadata"]["name"] for pod in pods if pod["status"].get("phase") != "Succeeded" and not (
-        pod["status"].get("phase") == "Running" and all(c["ready"] for c in pod["status"].get("containerStatuses", [{"ready": False}])))]
-
-
 def test_install_with_helm3_every_pod_ready_every_job_complete(openstack: OpenStack) -> None:
-    began = time.monotonic()
-    run_step(openstack, "helm 3 install --wait --wait-for-jobs", lambda: openstack.helm(
-        3, "install", "oaas", str(openstack.chart), "-f", CLIENT_VALUES, "--wait", "--wait-for-jobs",
-        "--timeout", INSTALL_TIMEOUT))
-    # Helm's wait counts a Deployment ready at replicas - maxUnavailable: with one replica and
-    # required anti-affinity (maxUnavailable 1, no surge) that is zero pods, so wait for the probes.
-    run_step(openstack, "every pod Ready by its own probe after the install", lambda: openstack.cluster.wait_for(
-        "every pod of the install Running and Ready", lambda: not unready(openstack.pods()), timeout=300))
-    jobs = openstack.cluster.kubectl_json("get", "jobs", "--namespace", openstack.namespace)["items"]
-    assert jobs and all(job["status"].get("succeeded") == 1 for job in jobs), [j["metadata"]["name"] for j in jobs]
-    openstack.start_toolbox()
-    openstack.cluster.wait_for("a first admin token", lambda: openstack.openstack("openstack token issue", check=False).returncode == 0, timeout=300)
-    REPORT.append(f"time to first token from the start of the install: {time.monotonic() - began:.0f}s")
+    openstack.install(major=3)
 
 
 def test_helm3_test_passes(openstack: OpenStack) -> None:
@@ -241,15 +104,7 @@ def test_network_policies_admit_dependents_and_refuse_the_rest(openstack: OpenSt
 
 
 def test_seed_a_project_a_user_and_an_image(openstack: OpenStack) -> None:
-    openstack.openstack(
-        f"openstack project create {PROJECT} -f value -c id\n"
-        f"openstack user create --project {PROJECT} --password {shlex.quote(SEED_PASSWORD)} {USER} -f value -c id\n"
-        f"openstack role add --project {PROJECT} --user {USER} member")
-    if openstack.has_images:
-        openstack.openstack(
-            f"head -c 4096 /dev/urandom > /tmp/{IMAGE}.raw\n"
-            f"openstack image create --disk-format raw --container-format bare --public --file /tmp/{IMAGE}.raw {IMAGE} -f value -c id")
-    assert openstack.user_token() and openstack.image_active()
+    openstack.seed()
 
 
 # --- generated secrets: made once, in the cluster, by the secrets Jobs -------------------------------

@@ -1,0 +1,149 @@
+"""OpenStack upgrades with real database migrations, on real pods: keystone 2025.1 -> 2025.2 -> 2026.1
+one release at a time (Helm 4), and the SLURP hop 2025.1 -> 2026.1 on a second installation (Helm 3).
+
+Each hop is `helm upgrade` to the chart chartgen builds for the next release, with the stand-in
+keystone image built for it (images/releases/<release>.yaml); the database, the bus and the cache
+keep the 2025.1 stand-ins (Debian has neither MariaDB 11.4 nor RabbitMQ 4.1, which Kolla ships from
+2025.2 on). The release's upgrade Jobs run as Helm hooks: RabbitMQ's feature flags, keystone's
+`db_sync --expand` and `--migrate` before the pods roll, `--contract` after. After each hop the
+schema holds the new release's migrations (read in the database), every keystone pod runs the new
+image, the user created on 2025.1 still gets a token and `helm test` passes.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import images  # noqa: E402
+import installs  # noqa: E402
+from cluster import REPO, RealCluster  # noqa: E402
+from deployment import INSTALL_TIMEOUT, TEST_TIMEOUT, VOLUMES, CLIENT_VALUES, OpenStack, run_step  # noqa: E402
+from summary import REPORT  # noqa: E402
+
+pytestmark = [pytest.mark.realpods, pytest.mark.steps]
+
+# keystone's alembic revisions at the pinned versions (images/releases/<release>.yaml), read in
+# keystone/common/sql/migrations/versions/ at its tags 27.0.2, 28.0.2 and 29.0.2: the expand head
+# moves each release (2025.2 indexes project_endpoint_group.project_id, 2026.1 adds two indexes to
+# revocation_event); the contract head stays at bobcat's c88cdce8f248.
+SCHEMA = {
+    "2025.1": {"revisions": {"47147121", "c88cdce8f248"}, "indexes": set()},
+    "2025.2": {"revisions": {"e8725d6fa226", "c88cdce8f248"}, "indexes": {("project_endpoint_group", "idx_project_id")}},
+    "2026.1": {"revisions": {"742c857f1dfb", "c88cdce8f248"},
+               "indexes": {("project_endpoint_group", "idx_project_id"), ("revocation_event", "ix_revocation_event_composite")}},
+}
+IDENTITY = "tests/realpods/scope-identity.yaml"
+
+
+def keystone_overlay(folder: Path, release: str) -> Path:
+    """The site overlay that runs the keystone stand-in of `release` (the other services keep 2025.1's)."""
+    path = folder / f"keystone-{release}.yaml"
+    image = {"repository": "localhost/chartgen/keystone", "tag": release, "pullPolicy": "Never", "source": "images/keystone.yaml"}
+    path.write_text(json.dumps({"services": {"keystone": {"images": {"keystone": image}}}}))
+    return path
+
+
+class Chain:
+    """One installation walked through releases, and what each hop showed."""
+
+    def __init__(self, cluster: RealCluster, folder: Path, releases: tuple[str, ...], namespace: str):
+        self.cluster, self.releases = cluster, releases
+        self.charts = {release: installs.build_chart(folder / release, IDENTITY, keystone_overlay(folder, release), release=release)
+                       for release in releases}
+        self.openstack = OpenStack(cluster, self.charts[releases[0]], namespace)
+
+    def sql(self, statement: str) -> list[list[str]]:
+        result = self.cluster.kubectl("--namespace", self.openstack.namespace, "exec", "oaas-galera-server-0", "-c", "server",
+                                      "--", "mysql", "-uroot", "-N", "-B", "-e", statement)  # namespace before `--`
+        return [line.split("\t") for line in result.stdout.splitlines()]
+
+    def schema(self) -> dict[str, set]:
+        revisions = {row[0] for row in self.sql("SELECT version_num FROM keystone.alembic_version")}
+        indexes = {(row[0], row[1]) for row in self.sql(
+            "SELECT DISTINCT table_name, index_name FROM information_schema.statistics WHERE table_schema = 'keystone'")}
+        return {"revisions": revisions, "indexes": indexes}
+
+    def assert_schema_of(self, release: str) -> None:
+        found = self.schema()
+        assert found["revisions"] == SCHEMA[release]["revisions"], (release, found["revisions"])
+        later = set().union(*(SCHEMA[r]["indexes"] for r in SCHEMA)) - SCHEMA[release]["indexes"]
+        assert SCHEMA[release]["indexes"] <= found["indexes"] and not later & found["indexes"], (release, found["indexes"])
+
+    def keystone_images(self) -> set[str]:
+        return {container["image"] for pod in self.openstack.pods() if pod["metadata"]["name"].startswith("oaas-keystone-api-")
+                for container in pod["spec"]["containers"]}
+
+    def upgrade(self, release: str, major: int) -> None:
+        before = self.releases[self.releases.index(release) - 1]
+        plan = subprocess.run([sys.executable, "-m", "chartgen", "upgrade-path", "--from", before, "--to", release],
+                              capture_output=True, text=True, cwd=REPO, timeout=60)
+        assert plan.returncode == 0 and "1 hop" in plan.stdout, plan.stdout + plan.stderr  # a supported hop
+        self.openstack.chart = self.charts[release]
+        began = time.monotonic()
+        run_step(self.openstack, f"helm {major} upgrade {before} -> {release} (upgrade hooks, pods rolled)",
+                 lambda: self.openstack.helm(major, "upgrade", "oaas", str(self.charts[release]), "-f", CLIENT_VALUES,
+                                             "--wait", "--wait-for-jobs", "--timeout", INSTALL_TIMEOUT))
+        run_step(self.openstack, f"every keystone pod on the {release} image", lambda: self.cluster.wait_for(
+            f"every keystone pod running localhost/chartgen/keystone:{release}",
+            lambda: self.keystone_images() == {f"localhost/chartgen/keystone:{release}"}, timeout=300))
+        seconds = self.openstack.wait_for_user(f"after the upgrade to {release}")
+        REPORT.append(f"{before} -> {release}: user token back {seconds:.0f}s after the upgrade, "
+                      f"{time.monotonic() - began:.0f}s from its start")
+        self.assert_schema_of(release)
+        run_step(self.openstack, f"helm {major} test on {release}",
+                 lambda: self.openstack.helm(major, "test", "oaas", "--timeout", TEST_TIMEOUT))
+
+
+@pytest.fixture(scope="class")
+def chain(request: pytest.FixtureRequest, real_cluster: RealCluster, busybox: str, standin_images: dict[str, str],
+          tmp_path_factory: pytest.TempPathFactory):
+    releases = request.cls.RELEASES
+    for release in releases[1:]:
+        try:
+            (archive, image), = images.standin_archives(release, ("keystone",))
+        except images.ImageError as err:
+            pytest.fail(f"{release}: {err}", pytrace=False)
+        real_cluster.import_image(archive, image)
+    namespace = f"upgrade-{uuid.uuid4().hex[:6]}"
+    real_cluster.kubectl("create", "namespace", namespace)
+    real_cluster.add_persistent_volumes(VOLUMES)
+    walked = Chain(real_cluster, tmp_path_factory.mktemp("upgrade-charts"), releases, namespace)
+    yield walked
+    real_cluster.helm("uninstall", "oaas", "--namespace", namespace, "--wait", "--timeout", "10m", major=4, check=False, timeout=900)
+    real_cluster.kubectl("delete", "namespace", namespace, "--wait=false", check=False)
+
+
+class TestOneReleaseAtATime:
+    RELEASES = ("2025.1", "2025.2", "2026.1")
+
+    def test_install_2025_1_and_seed_a_user(self, chain: Chain) -> None:
+        chain.openstack.install(major=4)
+        chain.openstack.seed()
+        chain.assert_schema_of("2025.1")
+
+    def test_upgrade_to_2025_2(self, chain: Chain) -> None:
+        chain.upgrade("2025.2", major=4)
+
+    def test_upgrade_to_2026_1(self, chain: Chain) -> None:
+        chain.upgrade("2026.1", major=4)
+
+
+class TestSlurp:
+    """2025.1 and 2026.1 are SLURP releases: one hop skips 2025.2, and runs both its migrations."""
+    RELEASES = ("2025.1", "2026.1")
+
+    def test_install_2025_1_and_seed_a_user(self, chain: Chain) -> None:
+        chain.openstack.install(major=3)
+        chain.openstack.seed()
+
+    def test_slurp_upgrade_to_2026_1(self, chain: Chain) -> None:
+        chain.upgrade("2026.1", major=3)
