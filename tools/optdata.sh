@@ -10,7 +10,7 @@
 #                           or under pyenv); a project whose release is not on PyPI is marked
 #                           `# git: owner/name` and built from that git tag (pbr, PBR_VERSION);
 #                           `name  # extra: why` installs a library a project's option listing
-#                           imports without requiring it (cinder's imports mock before rocky);
+#                           imports without requiring it (cinder's imports mock up to train);
 #                           `# override: name===version why` replaces a constraint whose pin no
 #                           longer builds here (cryptography 1.x against OpenSSL 3)
 #   upper-constraints.txt   the release's openstack/requirements upper-constraints.txt
