@@ -1,8 +1,10 @@
 """The leftover check of the real-pods teardown can fail: traces planted the
 way a node leaves them (a process and its child, a mount, an iptables rule, an
 ipset, an address on lo, a bridge, a cgroup, a folder) are each reported, and clean()
-removes them all. Names differ from the real cluster's, so this runs safely
-beside it; KUBE-* chains are left alone here for the same reason."""
+removes them all. Names differ from the real cluster's, and KUBE-* chains are
+left alone here; the session runs this before it starts the cluster
+(conftest.BEFORE_THE_CLUSTER), whose kube-router rewrites the iptables tables
+and the ipset list whole."""
 
 from __future__ import annotations
 
