@@ -38,7 +38,8 @@ class OpenStack:
         return self.cluster.helm(*args, "--namespace", self.namespace, major=major, timeout=timeout)
 
     def kubectl(self, *args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess:
-        return self.cluster.kubectl(*args, "--namespace", self.namespace, check=check)
+        # The namespace first: after an exec's `--` it would be the command's own argument.
+        return self.cluster.kubectl("--namespace", self.namespace, *args, check=check, timeout=timeout)
 
     def pods(self) -> list[dict]:
         return self.cluster.kubectl_json("get", "pods", "--namespace", self.namespace)["items"]
@@ -123,7 +124,7 @@ class OpenStack:
         return result.stdout.strip()
 
     def openstack(self, command: str, check: bool = True) -> subprocess.CompletedProcess:
-        result = self.cluster.kubectl("exec", "--namespace", self.namespace, "toolbox", "--", "sh", "-ec", command, check=False)
+        result = self.kubectl("exec", "toolbox", "--", "sh", "-ec", command, check=False)
         if check and result.returncode != 0:
             raise AssertionError(f"in the toolbox: {command}\n{result.stdout}{result.stderr}")
         return result

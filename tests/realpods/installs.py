@@ -54,20 +54,28 @@ def import_standins(cluster: RealCluster, names: tuple[str, ...]) -> None:
 
 
 @contextmanager
+def release_namespace(cluster: RealCluster, prefix: str, volumes: int) -> Iterator[str]:
+    """A fresh namespace and `volumes` static volumes for one `oaas` release, which is uninstalled
+    (and the namespace deleted) afterwards, even when the test failed."""
+    namespace = f"{prefix}-{uuid.uuid4().hex[:6]}"
+    cluster.kubectl("create", "namespace", namespace)
+    cluster.add_persistent_volumes(volumes)
+    try:
+        yield namespace
+    finally:
+        cluster.helm("uninstall", "oaas", "--namespace", namespace, "--wait", "--timeout", "10m", major=4,
+                     check=False, timeout=900)
+        cluster.kubectl("delete", "namespace", namespace, "--wait=false", check=False)
+
+
+@contextmanager
 def installed_alone(cluster: RealCluster, *, overlay: str, standins: tuple[str, ...], volumes: int, out: Path,
                     namespace_prefix: str) -> Iterator[Installed]:
     """`overlay` switches the other services off; `standins` are the images its pods run."""
     chart = build_chart(out, overlay)
     import_standins(cluster, standins)
-    namespace = f"{namespace_prefix}-{uuid.uuid4().hex[:6]}"
-    cluster.kubectl("create", "namespace", namespace)
-    cluster.add_persistent_volumes(volumes)
-    began = time.monotonic()
-    try:
+    with release_namespace(cluster, namespace_prefix, volumes) as namespace:
+        began = time.monotonic()
         cluster.helm("install", "oaas", str(chart), "--namespace", namespace, "--wait", "--timeout", "20m",
                      major=4, timeout=1500)
         yield Installed(namespace, chart, time.monotonic() - began)
-    finally:
-        cluster.helm("uninstall", "oaas", "--namespace", namespace, "--wait", "--timeout", "10m", major=4,
-                     check=False, timeout=900)
-        cluster.kubectl("delete", "namespace", namespace, "--wait=false", check=False)

@@ -15,13 +15,13 @@ from __future__ import annotations
 import base64
 import sys
 import time
-import uuid
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import installs  # noqa: E402
 from cluster import REAL_NODE_SELECTOR, RealCluster  # noqa: E402
 from deployment import CLIENT_IMAGE, CLIENT_VALUES, INSTALL_TIMEOUT, TEST_TIMEOUT, VOLUMES, OpenStack, run_step  # noqa: E402
 from summary import REPORT  # noqa: E402
@@ -31,13 +31,8 @@ pytestmark = [pytest.mark.realpods, pytest.mark.steps]
 
 @pytest.fixture(scope="module")
 def openstack(real_cluster: RealCluster, busybox: str, standin_images: dict[str, str], chart: Path):
-    namespace = f"openstack-{uuid.uuid4().hex[:6]}"
-    real_cluster.kubectl("create", "namespace", namespace)
-    real_cluster.add_persistent_volumes(VOLUMES)
-    deployment = OpenStack(real_cluster, chart, namespace)
-    yield deployment
-    real_cluster.helm("uninstall", "oaas", "--namespace", namespace, "--wait", "--timeout", "10m", major=4, check=False, timeout=900)
-    real_cluster.kubectl("delete", "namespace", namespace, "--wait=false", check=False)
+    with installs.release_namespace(real_cluster, "openstack", VOLUMES) as namespace:
+        yield OpenStack(real_cluster, chart, namespace)
 
 
 def test_install_with_helm3_every_pod_ready_every_job_complete(openstack: OpenStack) -> None:
@@ -70,8 +65,7 @@ def probe_pod(name: str, service: str | None) -> dict:
 
 
 def connects(openstack: OpenStack, pod: str, service: str, port: int) -> bool:
-    result = openstack.cluster.kubectl("exec", "--namespace", openstack.namespace, pod, "--",  # namespace before `--`
-                                       "python3", "-c", CONNECT, service, str(port), check=False)
+    result = openstack.kubectl("exec", pod, "--", "python3", "-c", CONNECT, service, str(port), check=False)
     return result.returncode == 0
 
 

@@ -16,7 +16,6 @@ import json
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 
 import pytest
@@ -65,8 +64,8 @@ class Chain:
         self.openstack = OpenStack(cluster, self.charts[releases[0]], namespace)
 
     def sql(self, statement: str) -> list[list[str]]:
-        result = self.cluster.kubectl("--namespace", self.openstack.namespace, "exec", "oaas-galera-server-0", "-c", "server",
-                                      "--", "mysql", "-uroot", "-N", "-B", "-e", statement)  # namespace before `--`
+        result = self.openstack.kubectl("exec", "oaas-galera-server-0", "-c", "server", "--",
+                                        "mysql", "-uroot", "-N", "-B", "-e", statement)
         return [line.split("\t") for line in result.stdout.splitlines()]
 
     def schema(self) -> dict[str, set]:
@@ -116,13 +115,8 @@ def chain(request: pytest.FixtureRequest, real_cluster: RealCluster, busybox: st
         except images.ImageError as err:
             pytest.fail(f"{release}: {err}", pytrace=False)
         real_cluster.import_image(archive, image)
-    namespace = f"upgrade-{uuid.uuid4().hex[:6]}"
-    real_cluster.kubectl("create", "namespace", namespace)
-    real_cluster.add_persistent_volumes(VOLUMES)
-    walked = Chain(real_cluster, tmp_path_factory.mktemp("upgrade-charts"), releases, namespace)
-    yield walked
-    real_cluster.helm("uninstall", "oaas", "--namespace", namespace, "--wait", "--timeout", "10m", major=4, check=False, timeout=900)
-    real_cluster.kubectl("delete", "namespace", namespace, "--wait=false", check=False)
+    with installs.release_namespace(real_cluster, "upgrade", VOLUMES) as namespace:
+        yield Chain(real_cluster, tmp_path_factory.mktemp("upgrade-charts"), releases, namespace)
 
 
 class TestOneReleaseAtATime:
