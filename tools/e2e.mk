@@ -5,16 +5,18 @@
 #   make e2e-real        the real-pods tests: a real node runs real containers (root)
 #   make e2e-real-clean  remove what a killed real-pods run left on the machine
 #   make images          build the kolla-layout stand-in images (needs root; cached outside the clone):
-#                        every one for IMAGES_RELEASE, and UPGRADE_IMAGES (keystone and its bases)
+#                        every one for IMAGES_RELEASE, and UPGRADE_IMAGES (keystone, glance-api
+#                        and their bases)
 #                        for each of UPGRADE_IMAGES_RELEASES
 #   make images-test     build them, then run each image's programs in a chroot (pytest -m images)
 .PHONY: e2e-chain control-plane e2e-smoke node-packages node e2e-real e2e-real-clean images images-test
 
 IMAGES_RELEASE ?= 2025.1
-# The releases the real-pods upgrade test moves keystone to (2025.1 -> 2025.2 -> 2026.1, and the
-# SLURP hop 2025.1 -> 2026.1); galera, RabbitMQ, memcached and HAProxy stay on IMAGES_RELEASE's.
+# The releases the real-pods upgrade test moves keystone and glance to (2025.1 -> 2025.2 -> 2026.1,
+# and the SLURP hop 2025.1 -> 2026.1); galera, RabbitMQ, memcached and HAProxy stay on
+# IMAGES_RELEASE's.
 UPGRADE_IMAGES_RELEASES ?= 2025.2 2026.1
-UPGRADE_IMAGES ?= keystone
+UPGRADE_IMAGES ?= keystone glance-api
 # identity: galera, rabbitmq, memcached, keystone on real pods; full: every stand-in image.
 REALPODS_SCOPE ?= identity
 
