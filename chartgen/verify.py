@@ -9,7 +9,9 @@ program its blueprint names (chartgen/configcheck/).
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -115,6 +117,31 @@ def _umbrella_values(label: str, path: Path, scratch: Path) -> Path:
     return target
 
 
+def _unique_objects(rendered: list[tuple[str, str]], scratch: Path) -> tuple[list[str], int, int]:
+    """Each rendering's objects that no earlier rendering had, one file per rendering (named after
+    it, so kubeconform names the first rendering holding an invalid object), and the counts of
+    objects and distinct ones. A ci values file changes one subchart: the other objects of its
+    umbrella rendering are byte for byte the default rendering's, and kubeconform judges each
+    object alone, so validating them again could only repeat a verdict."""
+    seen: set[str] = set()
+    files, objects = [], 0
+    for label, manifest in rendered:
+        fresh = []
+        for document in re.split(r"^---[ \t]*$", manifest, flags=re.M):
+            if not document.strip():
+                continue
+            objects += 1
+            digest = hashlib.sha256(document.encode()).hexdigest()
+            if digest not in seen:
+                seen.add(digest)
+                fresh.append(document)
+        if fresh:
+            target = scratch / f"rendered-{label.replace('/', '-')}"
+            target.write_text("---".join(fresh), encoding="utf-8")
+            files.append(str(target))
+    return files, objects, len(seen)
+
+
 def lint_chart(chart: Path, project: Path, tools: Tools | None = None, config: ConfigChecks | None = None) -> list[Check]:
     """Every check on the built umbrella chart at `chart` (generated-charts/oaas); the config file
     checks when `config` says how the chart's files are checked."""
@@ -127,20 +154,20 @@ def lint_chart(chart: Path, project: Path, tools: Tools | None = None, config: C
     for name, helm in helms.items():
         checks.append(_run(f"{name} lint --strict", [helm, "lint", "--strict", str(chart)], env)[0])
     with tempfile.TemporaryDirectory(prefix="chartgen-verify-") as scratch:
-        rendered: list[str] = []
+        rendered: list[tuple[str, str]] = []  # (ci values file, helm 4's rendering)
         for label, path in ci_values_files(chart):
             values = _umbrella_values(label, path, Path(scratch))
             for name, helm in helms.items():
                 check, manifest = _run(f"{name} template -f {label}", [helm, "template", "oaas", str(chart), "-f", str(values)], env)
                 checks.append(check)
                 if check.ok and name == "helm4":
-                    target = Path(scratch) / f"rendered-{label.replace('/', '-')}"
-                    target.write_text(manifest, encoding="utf-8")
-                    rendered.append(str(target))
+                    rendered.append((label, manifest))
+        files, objects, unique = _unique_objects(rendered, Path(scratch))
         # One kubeconform run per Kubernetes version over every rendering (loading the schemas dominates).
-        for version in versions:
-            command = [kubeconform, "-strict", "-summary", "-kubernetes-version", version, "-schema-location", location, *rendered]
-            result, summary = _run(f"kubeconform -strict {version} ({len(rendered)} renderings)", command, env)
+        for version in versions if files else ():  # without a file kubeconform would read its stdin
+            command = [kubeconform, "-strict", "-summary", "-kubernetes-version", version, "-schema-location", location, *files]
+            result, summary = _run(f"kubeconform -strict {version} ({len(rendered)} renderings, {unique} distinct of {objects} objects)",
+                                   command, env)
             checks.append(Check(result.name, result.ok, result.seconds, (result.output + "\n" + summary).strip()))
         checks.append(_ct_lint(chart, tools, env))
     checks += security_checks(chart, project, tools, env)

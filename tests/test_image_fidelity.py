@@ -132,7 +132,8 @@ def test_row9_newton_rabbitmq_runs_without_the_uid_checking_wrapper(scratch: str
     server = container(objects(built("newton", scratch)), "StatefulSet", "oaas-rabbitmq-server")
     # /usr/sbin/rabbitmq-server exits for any uid but rabbitmq's and root; kolla 3.0.3 has no fixed uid.
     assert server["command"] == ["/usr/lib/rabbitmq/bin/rabbitmq-server"]
-    assert server["readinessProbe"]["exec"]["command"][0] == "/usr/lib/rabbitmq/bin/rabbitmqctl"
+    # Nor does a probe call /usr/sbin/rabbitmqctl, the same wrapper: readiness is the AMQP port.
+    assert "exec" not in server["readinessProbe"] and server["readinessProbe"]["tcpSocket"]["port"] == "amqp"
 
 
 def test_row10_newton_names_no_zookeeper_image_kolla_never_built(scratch: str) -> None:

@@ -319,6 +319,10 @@ def test_values_that_break_the_rules_are_refused(lifecycle: Lifecycle, setting: 
 
 
 def test_scale_quorum_services_from_3_to_5(lifecycle: Lifecycle) -> None:
+    if lifecycle.major != 3:
+        # Once is enough for the member lists, PDBs and placement (about 2 minutes of CI a major);
+        # Helm 4 scales RabbitMQ 3 -> 5 -> 3 on real pods (tests/realpods/test_rabbitmq.py).
+        pytest.skip("the kwok scaling runs with helm 3; helm 4 scales real RabbitMQ pods in tests/realpods")
     lifecycle.deploy(lifecycle.current, "--set", "global.replicas.galera=5", "--set", "global.replicas.rabbitmq=5")
     assert_everything_up(lifecycle)
     for service in ("galera", "rabbitmq"):

@@ -13,6 +13,22 @@ Params: the image map {repository, tag, digest (optional)}
 {{- end -}}
 
 {{- /*
+oaas-lib.pods.configChecksum: the sha256 of the data of a subchart's ConfigMap, for the pod
+template's checksum/config annotation. Only the files count: the ConfigMap's labels carry the
+release and chart versions, and hashing them rolled every database and broker pod on each release
+upgrade although not one of their files had changed.
+Usage: checksum/config: {{ include "oaas-lib.pods.configChecksum" (include (print $.Template.BasePath "/configmap.yaml") $) }}
+Params: the rendered ConfigMap
+*/ -}}
+{{- define "oaas-lib.pods.configChecksum" -}}
+{{- $configMap := fromYaml . -}}
+{{- if hasKey $configMap "Error" -}}
+{{- fail (printf "the ConfigMap does not parse, cannot hash its files: %s" $configMap.Error) -}}
+{{- end -}}
+{{- pick $configMap "data" "binaryData" | toJson | sha256sum -}}
+{{- end -}}
+
+{{- /*
 oaas-lib.pods.nodeSelector: the node role's label (from global.nodeRoles) plus extra labels.
 Usage: {{ include "oaas-lib.pods.nodeSelector" (dict "context" $ "role" "controller" "extra" $values.nodeSelector) | nindent 8 }}
 Params: context (root context, required); role (string, required: a key of global.nodeRoles); extra (map, optional)
