@@ -140,11 +140,14 @@ def test_pod_from_an_imported_image_is_ready_by_its_probe(real_cluster: RealClus
 def test_service_and_dns_from_a_pod(real_cluster: RealCluster, web: str):
     name = f"web.{web}.svc.cluster.local"
     cluster_ip = real_cluster.kubectl_json("get", "service", "web", "-n", web)["spec"]["clusterIP"]
-    resolved = exec_in_client(real_cluster, web, f"nslookup {name}")
-    assert cluster_ip in resolved, resolved
+    # A Ready pod reaches kube-proxy's rules and CoreDNS's answers only once its EndpointSlice has
+    # propagated (eventually consistent: the CI rehearsal once asked a moment too early), so each
+    # check gets a bounded wait rather than one try.
+    real_cluster.wait_for(f"{name} resolving to {cluster_ip} in the client pod", lambda: cluster_ip in real_cluster.kubectl(
+        "exec", "client", "-n", web, "--", "sh", "-c", f"nslookup {name}", check=False, timeout=60).stdout, timeout=60)
     # Short name through the search path, then the ClusterIP (kube-proxy's DNAT to the pod).
-    assert exec_in_client(real_cluster, web, http_get("http://web/index.html")).strip() == PAGE
-    assert exec_in_client(real_cluster, web, http_get(f"http://{cluster_ip}/index.html")).strip() == PAGE
+    for url in ("http://web/index.html", f"http://{cluster_ip}/index.html"):
+        real_cluster.wait_for(f"{url} answering the client pod", lambda: fetches(real_cluster, web, "client", url), timeout=60)
 
 
 def test_pod_reaches_the_api_server_through_the_kubernetes_service(real_cluster: RealCluster, web: str):
