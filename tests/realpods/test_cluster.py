@@ -90,9 +90,14 @@ def exec_in_client(cluster: RealCluster, namespace: str, script: str, pod: str =
     return cluster.kubectl("exec", pod, "-n", namespace, "--", "sh", "-c", script, timeout=60).stdout
 
 
+def output_in(cluster: RealCluster, namespace: str, pod: str, script: str) -> str:
+    """What `script` prints in `pod`, or "" when it fails (for checks that wait)."""
+    result = cluster.kubectl("exec", pod, "-n", namespace, "--", "sh", "-c", script, check=False, timeout=60)
+    return result.stdout if result.returncode == 0 else ""
+
+
 def fetches(cluster: RealCluster, namespace: str, pod: str, url: str) -> bool:
-    result = cluster.kubectl("exec", pod, "-n", namespace, "--", "sh", "-c", http_get(url), check=False, timeout=60)
-    return result.returncode == 0 and result.stdout.strip() == PAGE
+    return output_in(cluster, namespace, pod, http_get(url)).strip() == PAGE
 
 
 def http_get(url: str) -> str:
@@ -143,8 +148,8 @@ def test_service_and_dns_from_a_pod(real_cluster: RealCluster, web: str):
     # A Ready pod reaches kube-proxy's rules and CoreDNS's answers only once its EndpointSlice has
     # propagated (eventually consistent: the CI rehearsal once asked a moment too early), so each
     # check gets a bounded wait rather than one try.
-    real_cluster.wait_for(f"{name} resolving to {cluster_ip} in the client pod", lambda: cluster_ip in real_cluster.kubectl(
-        "exec", "client", "-n", web, "--", "sh", "-c", f"nslookup {name}", check=False, timeout=60).stdout, timeout=60)
+    real_cluster.wait_for(f"{name} resolving to {cluster_ip} in the client pod",
+                          lambda: cluster_ip in output_in(real_cluster, web, "client", f"nslookup {name}"), timeout=60)
     # Short name through the search path, then the ClusterIP (kube-proxy's DNAT to the pod).
     for url in ("http://web/index.html", f"http://{cluster_ip}/index.html"):
         real_cluster.wait_for(f"{url} answering the client pod", lambda: fetches(real_cluster, web, "client", url), timeout=60)

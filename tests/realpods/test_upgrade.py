@@ -124,15 +124,17 @@ class Chain:
                  lambda: self.openstack.helm(major, "upgrade", "oaas", str(self.charts[release]), "-f", CLIENT_VALUES,
                                              "--wait", "--wait-for-jobs", "--timeout", INSTALL_TIMEOUT))
         wanted = {f"localhost/chartgen/{recipe}:{release}" for _, recipe in UPGRADED.values()}
-        run_step(self.openstack, f"every keystone and glance pod on the {release} image", lambda: self.cluster.wait_for(
-            f"every keystone and glance pod running {sorted(wanted)}", lambda: self.api_images() == wanted, timeout=300))
+        upgraded = " and ".join(UPGRADED)
+        run_step(self.openstack, f"every {upgraded} pod on the {release} image", lambda: self.cluster.wait_for(
+            f"every {upgraded} pod running {sorted(wanted)}", lambda: self.api_images() == wanted, timeout=300))
         seconds = self.openstack.wait_for_user(f"after the upgrade to {release}")
         REPORT.append(f"{before} -> {release}: user token back {seconds:.0f}s after the upgrade, "
                       f"{time.monotonic() - began:.0f}s from its start")
         self.assert_schema_of(release)
         # The database, the bus and the cache keep their image and files: a release upgrade leaves
         # their pods alone (their checksum/config hashes the files, not the release in the labels).
-        assert untouched and self.untouched_pods() == untouched, (untouched, self.untouched_pods())
+        after = self.untouched_pods()
+        assert untouched and after == untouched, (untouched, after)
         run_step(self.openstack, f"helm {major} test on {release}",
                  lambda: self.openstack.helm(major, "test", "oaas", "--timeout", TEST_TIMEOUT))
 
