@@ -291,10 +291,18 @@ SECRET_GENERATOR = {
 }
 
 
+# The secrets Job again as pre-upgrade hooks, for a service whose upgrade Jobs run before Helm applies
+# the plain Job (a service the upgrade enables or the release adds has no Secret then).
+UPGRADE_SECRET_GENERATOR = ("upgrade-hook.yaml", ("upgradeHook", "the secrets Job as pre-upgrade hooks, before the upgrade Jobs"))
+
+
 def _secret_generator(service: Service, folder: str) -> dict[str, str]:
     keys = " ".join(f"{secret.key}:{secret.format}:{secret.length}" for secret in service.secrets)
+    generators = list(SECRET_GENERATOR.items())
+    if any(job.hook == "pre-upgrade" for job in service.jobs):
+        generators.append(UPGRADE_SECRET_GENERATOR)
     return {f"{folder}/{file}": _render("archetypes/secret.yaml.j2", s=service, helper=helper, doc=doc, keys=keys)
-            for file, (helper, doc) in SECRET_GENERATOR.items()}
+            for file, (helper, doc) in generators}
 
 
 def _chart_yaml(name: str, description: str, app_version: str, images: list, dependencies: list | None = None, kind: str = "application") -> str:

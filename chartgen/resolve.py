@@ -144,6 +144,7 @@ class _Resolver:
         """The service's upgrade Jobs: each runs its command in the pod of a job or component of the
         service (`runIn`, default bootstrap), as a Helm hook weighted by its place in the release's list."""
         found: list[Workload] = []
+        prepared = False  # the first pre job also runs the steps marked beforeUpgrade
         for index, entry in self.upgrade_entries():
             if entry["service"] != name:
                 continue
@@ -164,8 +165,12 @@ class _Resolver:
             pod = {item: base[item] for item in _UPGRADE_POD_KEYS if item in base}
             if "configFiles" in entry:  # files of the service it reads besides those of its pod
                 pod["configFiles"] = {**pod.get("configFiles", {}), **entry["configFiles"]}
-            if "steps" in entry:
-                pod["steps"] = self.upgrade_steps(name, run_in, base, entry, path)
+            steps = self.upgrade_steps(name, run_in, base, entry, path) if "steps" in entry else []
+            if entry["phase"] == "pre" and not prepared:
+                prepared = True
+                steps = self.preparing_steps(base, entry) + steps
+            if steps:
+                pod["steps"] = steps
             pod.update(command=entry["command"], description=entry.get("description", f"Upgrade step {entry['name']} of {name}"),
                        timeoutSeconds=entry.get("timeoutSeconds", base.get("timeoutSeconds", 900)), backoffLimit=entry.get("backoffLimit", 2))
             workload = self.workload(key, pod, scope, images, configs, file_text, path, job=True)
@@ -189,6 +194,14 @@ class _Resolver:
                 report(f"upgrade job {entry['name']!r}: {run_in} of {name} has no step {step['name']!r} to reuse"
                        f" (steps: {', '.join(own) or 'none'}); give the step a command of its own")
         return found
+
+    @staticmethod
+    def preparing_steps(base: dict[str, Any], entry: dict[str, Any]) -> list[dict[str, Any]]:
+        """The steps of the job an upgrade job runs in that are marked beforeUpgrade and that it does not
+        list itself: idempotent preparations (its database and user) that the service's upgrade Jobs need
+        when the upgrade enables the service or the release adds it, as hooks run before any plain Job."""
+        listed = {step["name"] for step in entry.get("steps", [])}
+        return [step for step in base.get("steps", []) if step.get("beforeUpgrade") and step["name"] not in listed]
 
     def install_only_steps(self, name: str, spec: dict[str, Any], jobs: tuple[Workload, ...]) -> tuple[Workload, ...]:
         """The steps the release's upgrade jobs replace (`replaces`) run on install only: on upgrade

@@ -29,8 +29,8 @@ def pod_specs(docs: list[dict]) -> list[tuple[str, dict]]:
 
 
 # The chart's own Jobs with a token and a narrow Role (test_least_privilege_everywhere checks it):
-# each service's secrets Job (named by the hash of its spec) and an upgrade's stop Job.
-CHART_OWN_JOB = re.compile(r"Job/oaas-[a-z]+-(secrets-[0-9a-f]{8}|upgrade-stop-[a-z0-9-]+)")
+# each service's secrets Job and its upgrade-hook twin (named by the hash of their spec) and an upgrade's stop Job.
+CHART_OWN_JOB = re.compile(r"Job/oaas-[a-z]+-((upgrade-)?secrets-[0-9a-f]{8}|upgrade-stop-[a-z0-9-]+)")
 
 
 @pytest.mark.parametrize("major", [3, 4])
@@ -250,6 +250,48 @@ def config_checksums(docs: list[dict]) -> dict[str, tuple[str, str]]:
                 doc["spec"]["template"]["metadata"]["annotations"]["checksum/config"],
                 files[f"oaas-{doc['metadata']['labels']['app.kubernetes.io/name']}-config"])
             for doc in workloads(docs) if "checksum/config" in doc["spec"]["template"]["metadata"].get("annotations", {})}
+
+
+def hook_weight(doc: dict) -> int:
+    return int(doc["metadata"]["annotations"]["helm.sh/hook-weight"])
+
+
+def test_upgrade_jobs_find_their_secret_and_database_when_the_upgrade_adds_the_service(scratch: str) -> None:
+    """Pre-upgrade hooks run before Helm applies any plain object. So for a service the upgrade adds
+    (stein's placement, or any service a `helm upgrade` enables), the plain secrets Job and bootstrap
+    Job have not run yet when its upgrade Jobs start: the secrets Job runs first as a hook, with its own
+    ServiceAccount, Role and overrides copy, and the first upgrade Job of the service starts with the
+    bootstrap's idempotent db-init steps."""
+    docs = objects(built("stein", scratch), "--namespace", "openstack", "--set", "placement.secrets.dbPassword=chosen")
+    hooks = [d for d in docs if d["metadata"].get("annotations", {}).get("helm.sh/hook") == "pre-upgrade"]
+    service = lambda d: d["metadata"]["labels"]["app.kubernetes.io/name"]  # noqa: E731
+    component = lambda d: d["metadata"]["labels"]["app.kubernetes.io/component"]  # noqa: E731
+    upgrade_jobs = [d for d in hooks if d["kind"] == "Job" and component(d).startswith("upgrade-") and component(d) != "upgrade-secrets"
+                    and not component(d).startswith("upgrade-stop-")]
+    assert "placement" in {service(d) for d in upgrade_jobs}
+    for name in sorted({service(d) for d in upgrade_jobs}):
+        jobs = sorted((d for d in upgrade_jobs if service(d) == name), key=hook_weight)
+        refs = {ref["secretKeyRef"]["name"] for d in jobs for c in d["spec"]["template"]["spec"].get("initContainers", []) + d["spec"]["template"]["spec"]["containers"]
+                for ref in (item.get("valueFrom", {}) for item in c.get("env", [])) if "secretKeyRef" in ref}
+        made = [d for d in hooks if service(d) == name and component(d) == "upgrade-secrets"]
+        if f"oaas-{name}" in refs:
+            kinds = {d["kind"]: d for d in made}
+            assert {"ServiceAccount", "Role", "RoleBinding", "Job"} <= set(kinds), (name, sorted(kinds))
+            assert all(d["metadata"]["annotations"]["helm.sh/hook-delete-policy"] == "before-hook-creation,hook-succeeded" for d in made)
+            assert max(hook_weight(d) for d in made if d["kind"] != "Job") < hook_weight(kinds["Job"]) < hook_weight(jobs[0]), name
+            job = kinds["Job"]["spec"]["template"]["spec"]
+            plain = next(d for d in docs if d["kind"] == "Job" and d["metadata"]["name"].startswith(f"oaas-{name}-secrets-"))["spec"]["template"]["spec"]
+            env = lambda spec: {item["name"]: item["value"] for item in spec["containers"][0]["env"]}  # noqa: E731
+            assert {k: v for k, v in env(job).items() if k != "OVERRIDES_NAME"} == {k: v for k, v in env(plain).items() if k != "OVERRIDES_NAME"}
+            assert job["serviceAccountName"] == f"oaas-{name}-upgrade-secrets" == kinds["RoleBinding"]["subjects"][0]["name"]
+        bootstrap = next((d for d in docs if d["kind"] == "Job" and d["metadata"]["name"].startswith(f"oaas-{name}-bootstrap-")), None)
+        db_init = [c["name"] for c in (bootstrap["spec"]["template"]["spec"]["initContainers"] if bootstrap else []) if c["name"].startswith("db-init")]
+        first = [c["name"] for c in jobs[0]["spec"]["template"]["spec"].get("initContainers", [])]
+        assert [step for step in first if step in db_init] == db_init, (name, first)
+    # placement's overrides reach the hook's Job through a copy of its own, named in its Role
+    role = find(docs, "Role", "oaas-placement-upgrade-secrets")
+    assert ("get", "oaas-placement-overrides-upgrade") in {(verb, n) for rule in role["rules"] for verb in rule["verbs"] for n in rule.get("resourceNames", [])}
+    assert find(docs, "Secret", "oaas-placement-overrides-upgrade")["data"] == {"dbPassword": "Y2hvc2Vu"}
 
 
 @pytest.mark.parametrize("before, after", [("queens", "rocky"), ("2025.1", "2025.2")])

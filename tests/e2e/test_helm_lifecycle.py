@@ -267,15 +267,18 @@ def test_upgrade_along_the_chain(lifecycle: Lifecycle, hop: int) -> None:
 
 def assert_upgrade_hooks_ran(life: Lifecycle, release: str) -> None:
     """The release's record holds its declared upgrade Jobs as hooks, weighted in the declared order
-    (the order Helm ran them in, one at a time); each succeeded and was deleted, none is left."""
+    (the order Helm ran them in, one at a time), after the secrets Jobs of their services; each
+    succeeded and was deleted, none is left."""
     from chartgen.upgradepath import headers
 
     declared = [f"oaas-{job.service}-upgrade-{job.name}" for job in headers(REPO)[release].jobs]
     weights = {re.sub(r"-[0-9a-f]{8}$", "", doc["metadata"]["name"]): int(doc["metadata"]["annotations"]["helm.sh/hook-weight"])
                for doc in _documents(life.helm("get", "hooks", "oaas").stdout)
                if doc["kind"] == "Job" and "-upgrade-" in doc["metadata"]["name"] and "-upgrade-stop-" not in doc["metadata"]["name"]}
-    assert sorted(weights) == sorted(declared)
-    assert [weights[name] for name in declared] == sorted(weights.values())
+    secrets = {name: weight for name, weight in weights.items() if name.endswith("-upgrade-secrets")}
+    assert sorted(set(weights) - set(secrets)) == sorted(declared)
+    assert [weights[name] for name in declared] == sorted(weight for name, weight in weights.items() if name not in secrets)
+    assert all(weight < min(weights[name] for name in declared) for weight in secrets.values())
     left = [job for job in life.get("jobs") if "-upgrade-" in job["metadata"]["name"]]
     assert not left, "upgrade hook Jobs left behind: " + "; ".join(
         f"{job['metadata']['name']} deleting={job['metadata'].get('deletionTimestamp')} finalizers={job['metadata'].get('finalizers')} "

@@ -44,6 +44,13 @@ class OpenStack:
     def pods(self) -> list[dict]:
         return self.cluster.kubectl_json("get", "pods", "--namespace", self.namespace)["items"]
 
+    def long_running_pods(self, but: tuple[str, ...]) -> dict[str, tuple[str, int]]:
+        """The uid and restart count of every pod of a StatefulSet or Deployment whose name starts
+        with none of `but`: equal before and after a step that neither stops nor rolls them."""
+        return {pod["metadata"]["name"]: (pod["metadata"]["uid"], sum(c["restartCount"] for c in pod["status"].get("containerStatuses", [])))
+                for pod in self.pods() if not pod["metadata"]["name"].startswith(but)
+                and pod["metadata"].get("ownerReferences", [{}])[0].get("kind") in ("StatefulSet", "ReplicaSet")}
+
     def explain_failure(self) -> str:
         """Pod phases, waiting reasons and the last log lines of what is not well: the failure message."""
         lines = []

@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import installs  # noqa: E402
 from cluster import REAL_NODE_SELECTOR, RealCluster  # noqa: E402
-from deployment import CLIENT_IMAGE, CLIENT_VALUES, INSTALL_TIMEOUT, TEST_TIMEOUT, VOLUMES, OpenStack, run_step  # noqa: E402
+from deployment import CLIENT_IMAGE, CLIENT_VALUES, INSTALL_TIMEOUT, TEST_TIMEOUT, VOLUMES, OpenStack, run_step, unready  # noqa: E402
 from summary import REPORT  # noqa: E402
 
 pytestmark = [pytest.mark.realpods, pytest.mark.steps]
@@ -158,12 +158,16 @@ def test_a_second_run_of_every_secrets_job_changes_nothing(openstack: OpenStack)
 
 
 def test_helm4_upgrade_with_a_config_change_rolls_the_pods_and_keeps_the_data(openstack: OpenStack) -> None:
+    """keystone's pods roll; every other long-running pod keeps running, although the release's upgrade
+    hooks run again: a stop Job leaves alone what already runs the image it would upgrade to."""
     before = {p["metadata"]["name"] for p in openstack.pods() if p["metadata"]["name"].startswith("oaas-keystone-api-")}
+    others = openstack.long_running_pods(but=("oaas-keystone-",))
     run_step(openstack, "helm 4 upgrade (keystone debug on)", lambda: openstack.helm(
         4, "upgrade", "oaas", str(openstack.chart), "--reuse-values", "--set", "keystone.conf.keystone.DEFAULT.debug=true",
         "--wait", "--wait-for-jobs", "--timeout", INSTALL_TIMEOUT))
     after = {p["metadata"]["name"] for p in openstack.pods() if p["metadata"]["name"].startswith("oaas-keystone-api-")}
     assert before and after and not before & after, f"keystone pods did not roll: {before} -> {after}"
+    assert openstack.long_running_pods(but=("oaas-keystone-",)) == others
     seconds = openstack.wait_for_user("after the upgrade")
     REPORT.append(f"user token and image after the upgrade: {seconds:.0f}s")
     assert generated_secrets(openstack) == MADE_AT_INSTALL
@@ -184,3 +188,24 @@ def test_a_lost_pod_comes_back_and_nothing_is_lost(openstack: OpenStack, pod: st
     except Exception as err:
         raise AssertionError(f"{err}\n--- cluster state ---\n{openstack.explain_failure()}") from None
     REPORT.append(f"recovery from the loss of {name} (time to a user token and the image): {time.monotonic() - began:.0f}s")
+
+
+def test_a_service_enabled_by_an_upgrade_gets_its_secret_and_database_first(openstack: OpenStack) -> None:
+    """placement, off in the identity scope, enabled by a `helm upgrade`. Its upgrade Job is a
+    pre-upgrade hook, and hooks run before Helm applies any plain object: without the secrets Job as
+    a hook and db-init as the first step of its first upgrade Job, that Job would wait for a Secret
+    and a database that only the plain Jobs make, until its deadline. The plain secrets Job then
+    finds the Secret made and sends nothing; placement's own `helm test` lists resource providers."""
+    if any(p["metadata"]["name"].startswith("oaas-placement-api-") for p in openstack.pods()):
+        pytest.skip("placement is installed from the start in this scope")
+    installs.import_standins(openstack.cluster, ("placement-api",))
+    run_step(openstack, "helm 4 upgrade enabling placement", lambda: openstack.helm(
+        4, "upgrade", "oaas", str(openstack.chart), "--reuse-values", "--set", "placement.enabled=true",
+        "--wait", "--wait-for-jobs", "--timeout", INSTALL_TIMEOUT))
+    run_step(openstack, "every pod Ready by its own probe after enabling placement", lambda: openstack.cluster.wait_for(
+        "every pod Running and Ready after enabling placement", lambda: not unready(openstack.pods()), timeout=300))
+    logs = {name: log for name, log in secrets_jobs(openstack).items() if name.startswith("oaas-placement-")}
+    assert list(logs.values()) and all("nothing to do" in log for log in logs.values()), logs  # the hook made it
+    assert set(generated_secrets(openstack)) == set(MADE_AT_INSTALL) | {"oaas-placement"}
+    openstack.wait_for_user("after enabling placement", timeout=120)
+    run_step(openstack, "helm 4 test with placement", lambda: openstack.helm(4, "test", "oaas", "--timeout", TEST_TIMEOUT))

@@ -108,9 +108,7 @@ class Chain:
 
     def untouched_pods(self) -> dict[str, tuple[str, int]]:
         """The uid and restarts of every long-running pod but keystone's and glance's: the hops change them alone."""
-        return {pod["metadata"]["name"]: (pod["metadata"]["uid"], sum(c["restartCount"] for c in pod["status"].get("containerStatuses", [])))
-                for pod in self.openstack.pods() if not pod["metadata"]["name"].startswith(("oaas-keystone-", "oaas-glance-"))
-                and pod["metadata"].get("ownerReferences", [{}])[0].get("kind") in ("StatefulSet", "ReplicaSet")}
+        return self.openstack.long_running_pods(but=("oaas-keystone-", "oaas-glance-"))
 
     def upgrade(self, release: str, major: int) -> None:
         before = self.releases[self.releases.index(release) - 1]

@@ -3,7 +3,8 @@ oaas-lib.secrets.overrides: the Secret holding the deployer's values (values sec
 the secrets Job, which copies each into the service's Secret. Rendered only when one is set; its
 data comes from values alone, so rendering stays deterministic.
 Usage: {{ include "oaas-lib.secrets.overrides" (dict "context" $ "service" "keystone") }}
-Params: context (root context, required); service (string, required)
+Params: context (root context, required); service (string, required); hook (bool, optional: the
+  upgrade hook's object, see oaas-lib.secrets.upgradeHook)
 */ -}}
 {{- define "oaas-lib.secrets.overrides" -}}
 {{- $set := include "oaas-lib.secrets.overrideData" .context | fromYaml -}}
@@ -12,8 +13,7 @@ apiVersion: v1
 kind: Secret
 metadata:
   name: {{ include "oaas-lib.secrets.overridesName" . }}
-  labels:
-    {{- include "oaas-lib.labels.standard" (dict "context" .context "service" .service "component" "secrets") | nindent 4 }}
+  {{- include "oaas-lib.secrets.metadata" (merge (dict "weight" -3) .) | nindent 2 }}
 type: Opaque
 data:
   {{- range $key, $value := $set }}
@@ -37,25 +37,63 @@ Params: the root context
 
 {{- /*
 oaas-lib.secrets.overridesName: name of the Secret of the deployer's values, `<secret>-overrides`.
+The upgrade hook's copy is `<secret>-overrides-upgrade` (see oaas-lib.secrets.upgradeHook).
 Usage: {{ include "oaas-lib.secrets.overridesName" (dict "context" $ "service" "keystone") }}
-Params: context (root context, required); service (string, required)
+Params: context (root context, required); service (string, required); hook (bool, optional)
 */ -}}
 {{- define "oaas-lib.secrets.overridesName" -}}
-{{- printf "%s-overrides" (include "oaas-lib.names.secret" .) | trunc 63 | trimSuffix "-" -}}
+{{- printf "%s-overrides%s" (include "oaas-lib.names.secret" .) (ternary "-upgrade" "" (.hook | default false)) | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- /*
+oaas-lib.secrets.name: name of the secrets Job's objects (ServiceAccount, Role, RoleBinding, Job
+prefix): component `secrets`, or `upgrade-secrets` for the upgrade hook's.
+Usage: {{ include "oaas-lib.secrets.name" (dict "context" $ "service" "keystone") }}
+Params: context (root context, required); service (string, required); hook (bool, optional)
+*/ -}}
+{{- define "oaas-lib.secrets.name" -}}
+{{- include "oaas-lib.names.fullname" (dict "context" .context "service" .service "component" (include "oaas-lib.secrets.component" .)) -}}
+{{- end -}}
+
+{{- /*
+oaas-lib.secrets.component: the component label of the secrets Job's objects (see oaas-lib.secrets.name).
+Params: hook (bool, optional)
+*/ -}}
+{{- define "oaas-lib.secrets.component" -}}
+{{- ternary "upgrade-secrets" "secrets" (.hook | default false) -}}
+{{- end -}}
+
+{{- /*
+oaas-lib.secrets.metadata: labels of a secrets Job object and, for the upgrade hook's, its hook
+annotations (pre-upgrade at the given weight; deleted once the hooks succeeded, or before the
+next upgrade creates them again).
+Usage: {{ include "oaas-lib.secrets.metadata" (dict "context" $ "service" "keystone" "hook" true "weight" -3) | nindent 2 }}
+Params: context (root context, required); service (string, required); hook (bool, optional);
+  weight (int, required with hook)
+*/ -}}
+{{- define "oaas-lib.secrets.metadata" -}}
+labels:
+  {{- include "oaas-lib.labels.standard" (dict "context" .context "service" .service "component" (include "oaas-lib.secrets.component" .)) | nindent 2 }}
+{{- if .hook }}
+annotations:
+  helm.sh/hook: pre-upgrade
+  helm.sh/hook-weight: {{ .weight | quote }}
+  helm.sh/hook-delete-policy: before-hook-creation,hook-succeeded
+{{- end }}
 {{- end -}}
 
 {{- /*
 oaas-lib.secrets.serviceAccount: the ServiceAccount of a service's secrets Job.
 Usage: {{ include "oaas-lib.secrets.serviceAccount" (dict "context" $ "service" "keystone") }}
-Params: context (root context, required); service (string, required)
+Params: context (root context, required); service (string, required); hook (bool, optional: the
+  upgrade hook's object, see oaas-lib.secrets.upgradeHook)
 */ -}}
 {{- define "oaas-lib.secrets.serviceAccount" -}}
 apiVersion: v1
 kind: ServiceAccount
 metadata:
-  name: {{ include "oaas-lib.names.fullname" (dict "context" .context "service" .service "component" "secrets") }}
-  labels:
-    {{- include "oaas-lib.labels.standard" (dict "context" .context "service" .service "component" "secrets") | nindent 4 }}
+  name: {{ include "oaas-lib.secrets.name" . }}
+  {{- include "oaas-lib.secrets.metadata" (merge (dict "weight" -3) .) | nindent 2 }}
 automountServiceAccountToken: false
 {{- end -}}
 
@@ -65,15 +103,15 @@ overrides Secret, by name. Kubernetes cannot limit `create` by resourceNames (th
 when a create is authorised), so create is a rule of its own: it can add a Secret, never read or
 change another one.
 Usage: {{ include "oaas-lib.secrets.role" (dict "context" $ "service" "keystone") }}
-Params: context (root context, required); service (string, required)
+Params: context (root context, required); service (string, required); hook (bool, optional: the
+  upgrade hook's object, see oaas-lib.secrets.upgradeHook)
 */ -}}
 {{- define "oaas-lib.secrets.role" -}}
 apiVersion: rbac.authorization.k8s.io/v1
 kind: Role
 metadata:
-  name: {{ include "oaas-lib.names.fullname" (dict "context" .context "service" .service "component" "secrets") }}
-  labels:
-    {{- include "oaas-lib.labels.standard" (dict "context" .context "service" .service "component" "secrets") | nindent 4 }}
+  name: {{ include "oaas-lib.secrets.name" . }}
+  {{- include "oaas-lib.secrets.metadata" (merge (dict "weight" -3) .) | nindent 2 }}
 rules:
   - apiGroups: [""]
     resources: ["secrets"]
@@ -91,16 +129,16 @@ rules:
 {{- /*
 oaas-lib.secrets.roleBinding: binds the secrets Job's Role to its ServiceAccount.
 Usage: {{ include "oaas-lib.secrets.roleBinding" (dict "context" $ "service" "keystone") }}
-Params: context (root context, required); service (string, required)
+Params: context (root context, required); service (string, required); hook (bool, optional: the
+  upgrade hook's object, see oaas-lib.secrets.upgradeHook)
 */ -}}
 {{- define "oaas-lib.secrets.roleBinding" -}}
-{{- $name := include "oaas-lib.names.fullname" (dict "context" .context "service" .service "component" "secrets") -}}
+{{- $name := include "oaas-lib.secrets.name" . -}}
 apiVersion: rbac.authorization.k8s.io/v1
 kind: RoleBinding
 metadata:
   name: {{ $name }}
-  labels:
-    {{- include "oaas-lib.labels.standard" (dict "context" .context "service" .service "component" "secrets") | nindent 4 }}
+  {{- include "oaas-lib.secrets.metadata" (merge (dict "weight" -3) .) | nindent 2 }}
 roleRef:
   apiGroup: rbac.authorization.k8s.io
   kind: Role
@@ -119,17 +157,16 @@ that changes nothing leaves it alone; new keys or overrides make a new Job. Pods
 Secret wait for it: a missing secretKeyRef holds a container until the Secret exists.
 Usage: {{ include "oaas-lib.secrets.job" (dict "context" $ "service" "keystone" "keys" "dbPassword:alphanumeric:32 fernetKey0:fernet:32") }}
 Params: context (root context, required); service (string, required); keys (string, required:
-  space-separated key:format:length)
+  space-separated key:format:length); hook (bool, optional: see oaas-lib.secrets.upgradeHook)
 */ -}}
 {{- define "oaas-lib.secrets.job" -}}
-{{- $name := include "oaas-lib.names.fullname" (dict "context" .context "service" .service "component" "secrets") -}}
+{{- $name := include "oaas-lib.secrets.name" . -}}
 {{- $pod := include "oaas-lib.secrets.jobPod" . -}}
 apiVersion: batch/v1
 kind: Job
 metadata:
   name: {{ printf "%s-%s" ($name | trunc 54 | trimSuffix "-") ($pod | sha256sum | trunc 8) }}
-  labels:
-    {{- include "oaas-lib.labels.standard" (dict "context" .context "service" .service "component" "secrets") | nindent 4 }}
+  {{- include "oaas-lib.secrets.metadata" (merge (dict "weight" -2) .) | nindent 2 }}
 spec:
   backoffLimit: 6
   activeDeadlineSeconds: 900
@@ -150,7 +187,7 @@ Params: as oaas-lib.secrets.job
 {{- $labels := dict "app.kubernetes.io/name" .service "app.kubernetes.io/component" "secrets" "app.kubernetes.io/part-of" "oaas" -}}
 metadata:
   labels:
-    {{- include "oaas-lib.labels.selector" (dict "context" $context "service" .service "component" "secrets") | nindent 4 }}
+    {{- include "oaas-lib.labels.selector" (dict "context" $context "service" .service "component" (include "oaas-lib.secrets.component" .)) | nindent 4 }}
     app.kubernetes.io/part-of: oaas
   {{- if $overrides }}
   annotations:
@@ -158,7 +195,7 @@ metadata:
     checksum/overrides: {{ $overrides | sha256sum }}
   {{- end }}
 spec:
-  serviceAccountName: {{ include "oaas-lib.names.fullname" (dict "context" $context "service" .service "component" "secrets") }}
+  serviceAccountName: {{ include "oaas-lib.secrets.name" . }}
   automountServiceAccountToken: true
   enableServiceLinks: false
   restartPolicy: OnFailure
@@ -195,4 +232,30 @@ spec:
         limits: {cpu: 200m, memory: 128Mi, ephemeral-storage: 32Mi}
       securityContext:
         {{- include "oaas-lib.pods.restrictedSecurity" . | nindent 8 }}
+{{- end -}}
+
+{{- /*
+oaas-lib.secrets.upgradeHook: the secrets Job once more, as pre-upgrade hooks that run before the
+release's upgrade Jobs (weights -3 and -2; theirs start at 0). Hooks run before Helm applies any
+plain object, so a service that a `helm upgrade` enables, or that a release adds (placement in
+Stein), would otherwise have no Secret when its upgrade Jobs start, and they would wait for it until
+their deadline. The same script: it creates the Secret once and adds only missing keys, so for a
+service already installed it sends nothing. Its own ServiceAccount, Role, RoleBinding and copy of
+the overrides (the plain ones may not exist yet); Helm deletes them all once the hooks succeeded.
+Usage: {{ include "oaas-lib.secrets.upgradeHook" (dict "context" $ "service" "keystone" "keys" "dbPassword:alphanumeric:32") }}
+Params: as oaas-lib.secrets.job
+*/ -}}
+{{- define "oaas-lib.secrets.upgradeHook" -}}
+{{- $hook := merge (dict "hook" true) . -}}
+{{- with include "oaas-lib.secrets.overrides" $hook }}
+{{- . }}
+---
+{{- end }}
+{{ include "oaas-lib.secrets.serviceAccount" $hook }}
+---
+{{ include "oaas-lib.secrets.role" $hook }}
+---
+{{ include "oaas-lib.secrets.roleBinding" $hook }}
+---
+{{ include "oaas-lib.secrets.job" $hook }}
 {{- end -}}
