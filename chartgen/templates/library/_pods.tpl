@@ -5,10 +5,20 @@ Usage: image: {{ include "oaas-lib.pods.image" .Values.images.keystone }}
 Params: the image map {repository, tag, digest (optional)}
 */ -}}
 {{- define "oaas-lib.pods.image" -}}
+{{- include "oaas-lib.pods.imageRef" . | quote -}}
+{{- end -}}
+
+{{- /*
+oaas-lib.pods.imageRef: the same reference unquoted, to put inside another string (e.g. a list of
+name=image pairs).
+Usage: {{ include "oaas-lib.pods.imageRef" .Values.images.keystone }}
+Params: as oaas-lib.pods.image
+*/ -}}
+{{- define "oaas-lib.pods.imageRef" -}}
 {{- if .digest -}}
-{{- printf "%s@%s" .repository .digest | quote -}}
+{{- printf "%s@%s" .repository .digest -}}
 {{- else -}}
-{{- printf "%s:%s" .repository .tag | quote -}}
+{{- printf "%s:%s" .repository .tag -}}
 {{- end -}}
 {{- end -}}
 
