@@ -227,6 +227,12 @@ class Wait:
     port: int
 
 
+# Where a job step leaves a flag for the later steps of its pod (an emptyDir in the pods that need one):
+# the shared db-init.py writes NEW_DATABASE_FLAG when the database it made holds no table yet.
+STEP_FLAGS_DIR = "/oaas/step-flags"
+NEW_DATABASE_FLAG = STEP_FLAGS_DIR + "/new-database"
+
+
 @dataclass(frozen=True, slots=True)
 class Step:
     """A job step: an init container run before the job's own command, in order."""
@@ -236,6 +242,7 @@ class Step:
     command: tuple[str, ...]  # Go template expressions
     secret_env: tuple[EnvVar, ...] = ()  # the job's secret variables this step reads (chartgen.container_env)
     install_only: bool = False  # replaced on upgrade by the release's upgrade Jobs (their `replaces`)
+    if_new_database: bool = False  # runs only when an earlier step of its pod found the database new (NEW_DATABASE_FLAG)
 
 
 @dataclass(frozen=True, slots=True)

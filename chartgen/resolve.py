@@ -35,6 +35,7 @@ from chartgen.model import (
     DnsLabel,
     EnvVar,
     Image,
+    NEW_DATABASE_FLAG,
     Persistence,
     Port,
     Probe,
@@ -55,6 +56,9 @@ from chartgen.scheduled import ScheduledParts
 
 # What an upgrade job takes from the job or component it runs in: its pod, not its command or steps.
 _UPGRADE_POD_KEYS = ("image", "env", "fieldEnv", "secretEnv", "configFiles", "waitFor", "resources", "nodeRole", "security")
+# The command of a step that runs only on a new database: the step's name is $0, its command "$@".
+_IF_NEW_DATABASE = (f'if [ -e {NEW_DATABASE_FLAG} ]; then echo "$0: the database is new: running its full sync first"; exec "$@"; fi; '
+                    'echo "$0: the database already holds a schema: the upgrade Jobs migrate it"')
 _PROBE_TIMING = ("initialDelaySeconds", "periodSeconds", "timeoutSeconds", "failureThreshold")
 # Every container gets an ephemeral-storage request and limit unless its blueprint sets one: the
 # kubelet then evicts a pod whose logs and scratch space run away instead of filling the node's disk.
@@ -168,7 +172,7 @@ class _Resolver:
             steps = self.upgrade_steps(name, run_in, base, entry, path) if "steps" in entry else []
             if entry["phase"] == "pre" and not prepared:
                 prepared = True
-                steps = self.preparing_steps(base, entry) + steps
+                steps = self.preparing_steps(name, base, entry) + steps
             if steps:
                 pod["steps"] = steps
             pod.update(command=entry["command"], description=entry.get("description", f"Upgrade step {entry['name']} of {name}"),
@@ -195,13 +199,27 @@ class _Resolver:
                        f" (steps: {', '.join(own) or 'none'}); give the step a command of its own")
         return found
 
-    @staticmethod
-    def preparing_steps(base: dict[str, Any], entry: dict[str, Any]) -> list[dict[str, Any]]:
-        """The steps of the job an upgrade job runs in that are marked beforeUpgrade and that it does not
-        list itself: idempotent preparations (its database and user) that the service's upgrade Jobs need
-        when the upgrade enables the service or the release adds it, as hooks run before any plain Job."""
+    def preparing_steps(self, name: str, base: dict[str, Any], entry: dict[str, Any]) -> list[dict[str, Any]]:
+        """What the service's first pre-upgrade Job runs first, in the order of the job it runs in,
+        for an upgrade that enables the service or a release that adds it (hooks run before any plain
+        Job): the steps marked beforeUpgrade (its database and user), then, only on a new database, the
+        steps an upgrade Job replaces with another command: an expand or a migrate needs the schema the
+        install's full sync makes. A step the Job lists itself is not repeated."""
         listed = {step["name"] for step in entry.get("steps", [])}
-        return [step for step in base.get("steps", []) if step.get("beforeUpgrade") and step["name"] not in listed]
+        commands = {step["name"]: step["command"] for step in base.get("steps", [])}
+        run_in = entry.get("runIn", "bootstrap")
+        differently_replaced = {other["replaces"] for _, other in self.upgrade_entries()
+                                if other["service"] == name and other.get("runIn", "bootstrap") == run_in
+                                and other.get("replaces") in commands and other["command"] != commands[other["replaces"]]}
+        found: list[dict[str, Any]] = []
+        for step in base.get("steps", []):
+            if step["name"] in listed:
+                continue
+            if step.get("beforeUpgrade"):
+                found.append(step)
+            elif step["name"] in differently_replaced:
+                found.append({**step, "ifNewDatabase": True})
+        return found
 
     def install_only_steps(self, name: str, spec: dict[str, Any], jobs: tuple[Workload, ...]) -> tuple[Workload, ...]:
         """The steps the release's upgrade jobs replace (`replaces`) run on install only: on upgrade
@@ -365,7 +383,9 @@ class _Resolver:
         if "image" in spec and spec["image"] not in images:
             self.at(path + ("image",))(f"no image {spec['image']!r} in images (has: {', '.join(sorted(images))})")
         command = tuple(self.text(item, scope, path + ("command", index)) for index, item in enumerate(spec["command"]))
-        return Step(spec["name"], image, command, env)
+        if spec.get("ifNewDatabase"):
+            command = tuple(go_string(item) for item in ("/bin/sh", "-c", _IF_NEW_DATABASE, spec["name"])) + command
+        return Step(spec["name"], image, command, env, if_new_database=bool(spec.get("ifNewDatabase")))
 
     def text(self, value: Any, scope: Scope, path: Path) -> str:
         text = str(value).lower() if isinstance(value, bool) else str(value)

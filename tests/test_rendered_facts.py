@@ -12,6 +12,8 @@ import pytest
 from helpers import RELEASES, ROOT
 from helmrender import built, config_file, find, objects, template
 
+from chartgen.model import NEW_DATABASE_FLAG
+
 pytestmark = pytest.mark.tools
 
 
@@ -292,6 +294,40 @@ def test_upgrade_jobs_find_their_secret_and_database_when_the_upgrade_adds_the_s
     role = find(docs, "Role", "oaas-placement-upgrade-secrets")
     assert ("get", "oaas-placement-overrides-upgrade") in {(verb, n) for rule in role["rules"] for verb in rule["verbs"] for n in rule.get("resourceNames", [])}
     assert find(docs, "Secret", "oaas-placement-overrides-upgrade")["data"] == {"dbPassword": "Y2hvc2Vu"}
+
+
+def test_a_new_database_gets_its_full_sync_before_the_first_expand(scratch: str) -> None:
+    """On upgrade, the bootstrap's sync step gives way to the release's upgrade Jobs. When the upgrade
+    adds the service, an expand or a migrate meets an empty database: the first upgrade Job runs the
+    replaced sync after db-init, only when db-init flagged the database new (in an emptyDir every
+    container of its pod mounts). A sync replaced by the same command (placement, nova) is not repeated."""
+    docs = objects(built("2025.1", scratch), "--namespace", "openstack")
+    hooks = [d for d in docs if d["kind"] == "Job" and d["metadata"].get("annotations", {}).get("helm.sh/hook") == "pre-upgrade"]
+    service = lambda d: d["metadata"]["labels"]["app.kubernetes.io/name"]  # noqa: E731
+    full_sync_first = set()
+    for name in sorted({service(d) for d in hooks}):
+        bootstrap = next((d for d in docs if d["kind"] == "Job" and d["metadata"]["name"].startswith(f"oaas-{name}-bootstrap-")), None)
+        if bootstrap is None:
+            continue
+        steps = {c["name"]: c["command"] for c in bootstrap["spec"]["template"]["spec"].get("initContainers", [])}
+        first = sorted((d for d in hooks if service(d) == name and d["metadata"]["name"].startswith(f"oaas-{name}-upgrade-")
+                        and "-upgrade-secrets" not in d["metadata"]["name"] and "-upgrade-stop-" not in d["metadata"]["name"]), key=hook_weight)[0]
+        pod = first["spec"]["template"]["spec"]
+        inits = [c for c in pod.get("initContainers", []) if c["name"] in steps]
+        for container in inits:
+            if not any(NEW_DATABASE_FLAG in word for word in container["command"]):
+                continue
+            full_sync_first.add(name)
+            shell, flag, script, step_name, *command = container["command"]
+            assert (shell, flag, step_name, command) == ("/bin/sh", "-c", container["name"], steps[container["name"]]), container["command"]
+            assert script.startswith("if [ -e /oaas/step-flags/new-database ]; then") and 'exec "$@"' in script
+            assert [c["name"] for c in inits].index(container["name"]) > max(i for i, c in enumerate(inits) if c["name"].startswith("db-init"))
+            writers = [c for c in inits if c["name"].startswith("db-init")]
+            for each in writers + [container] + pod["containers"]:  # db-init flags, the sync reads
+                assert {"name": "step-flags", "mountPath": "/oaas/step-flags"} in each["volumeMounts"], (name, each["name"])
+            assert {"name": "step-flags", "emptyDir": {"medium": "Memory", "sizeLimit": "1Mi"}} in pod["volumes"]
+    assert full_sync_first == {"glance", "keystone", "neutron"}, full_sync_first
+    assert f'NEW_DATABASE_FLAG = "{NEW_DATABASE_FLAG}"' in (ROOT / "chartgen" / "shared" / "db-init.py").read_text()
 
 
 @pytest.mark.parametrize("before, after", [("queens", "rocky"), ("2025.1", "2025.2")])

@@ -94,10 +94,18 @@ class OpenStack:
             f"openstack user create --project {PROJECT} --password {shlex.quote(SEED_PASSWORD)} {USER} -f value -c id\n"
             f"openstack role add --project {PROJECT} --user {USER} member")
         if self.has_images:
-            self.openstack(
-                f"head -c 4096 /dev/urandom > /tmp/{IMAGE}.raw\n"
-                f"openstack image create --disk-format raw --container-format bare --public --file /tmp/{IMAGE}.raw {IMAGE} -f value -c id")
+            self.seed_image()
         assert self.user_token() and self.image_active()
+
+    def seed_image(self) -> None:
+        self.openstack(
+            f"head -c 4096 /dev/urandom > /tmp/{IMAGE}.raw\n"
+            f"openstack image create --disk-format raw --container-format bare --public --file /tmp/{IMAGE}.raw {IMAGE} -f value -c id")
+
+    def sql(self, statement: str) -> list[list[str]]:
+        """Rows of a statement run as root on galera's first member."""
+        result = self.kubectl("exec", "oaas-galera-server-0", "-c", "server", "--", "mysql", "-uroot", "-N", "-B", "-e", statement)
+        return [line.split("\t") for line in result.stdout.splitlines()]
 
     # --- the toolbox: a pod with the openstack CLI, as the admin ---------------------------------
     def start_toolbox(self) -> None:

@@ -190,22 +190,26 @@ def test_a_lost_pod_comes_back_and_nothing_is_lost(openstack: OpenStack, pod: st
     REPORT.append(f"recovery from the loss of {name} (time to a user token and the image): {time.monotonic() - began:.0f}s")
 
 
-def test_a_service_enabled_by_an_upgrade_gets_its_secret_and_database_first(openstack: OpenStack) -> None:
-    """placement, off in the identity scope, enabled by a `helm upgrade`. Its upgrade Job is a
-    pre-upgrade hook, and hooks run before Helm applies any plain object: without the secrets Job as
-    a hook and db-init as the first step of its first upgrade Job, that Job would wait for a Secret
-    and a database that only the plain Jobs make, until its deadline. The plain secrets Job then
-    finds the Secret made and sends nothing; placement's own `helm test` lists resource providers."""
-    if any(p["metadata"]["name"].startswith("oaas-placement-api-") for p in openstack.pods()):
-        pytest.skip("placement is installed from the start in this scope")
-    installs.import_standins(openstack.cluster, ("placement-api",))
-    run_step(openstack, "helm 4 upgrade enabling placement", lambda: openstack.helm(
-        4, "upgrade", "oaas", str(openstack.chart), "--reuse-values", "--set", "placement.enabled=true",
+def test_a_service_enabled_by_an_upgrade_gets_its_secret_its_database_and_its_schema_first(openstack: OpenStack) -> None:
+    """glance, off in the identity scope, enabled by a `helm upgrade`. Its upgrade Jobs are pre-upgrade
+    hooks, and hooks run before Helm applies any plain object: the secrets Job runs first as a hook,
+    db-init starts its first upgrade Job and flags the database new, so the full sync the release's
+    expand replaces runs before `glance-manage db expand`, which fails on an empty database. The plain
+    secrets Job then finds the Secret made and sends nothing; an image is stored and glance's own
+    `helm test` uploads, lists and deletes one."""
+    if openstack.has_images:
+        pytest.skip("glance is installed from the start in this scope")
+    installs.import_standins(openstack.cluster, ("glance-api",))
+    run_step(openstack, "helm 4 upgrade enabling glance", lambda: openstack.helm(
+        4, "upgrade", "oaas", str(openstack.chart), "--reuse-values", "--set", "glance.enabled=true",
         "--wait", "--wait-for-jobs", "--timeout", INSTALL_TIMEOUT))
-    run_step(openstack, "every pod Ready by its own probe after enabling placement", lambda: openstack.cluster.wait_for(
-        "every pod Running and Ready after enabling placement", lambda: not unready(openstack.pods()), timeout=300))
-    logs = {name: log for name, log in secrets_jobs(openstack).items() if name.startswith("oaas-placement-")}
+    run_step(openstack, "every pod Ready by its own probe after enabling glance", lambda: openstack.cluster.wait_for(
+        "every pod Running and Ready after enabling glance", lambda: not unready(openstack.pods()), timeout=300))
+    logs = {name: log for name, log in secrets_jobs(openstack).items() if name.startswith("oaas-glance-")}
     assert list(logs.values()) and all("nothing to do" in log for log in logs.values()), logs  # the hook made it
-    assert set(generated_secrets(openstack)) == set(MADE_AT_INSTALL) | {"oaas-placement"}
-    openstack.wait_for_user("after enabling placement", timeout=120)
-    run_step(openstack, "helm 4 test with placement", lambda: openstack.helm(4, "test", "oaas", "--timeout", TEST_TIMEOUT))
+    assert set(generated_secrets(openstack)) == set(MADE_AT_INSTALL) | {"oaas-glance"}
+    # The full sync, expand, migrate and contract ran: the schema is at glance's last contract.
+    assert openstack.sql("SELECT version_num FROM glance.alembic_version") == [["2024_1_contract01"]]
+    openstack.seed_image()
+    openstack.wait_for_user("after enabling glance", timeout=120)
+    run_step(openstack, "helm 4 test with glance", lambda: openstack.helm(4, "test", "oaas", "--timeout", TEST_TIMEOUT))

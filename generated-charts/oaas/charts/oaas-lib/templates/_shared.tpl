@@ -8,6 +8,10 @@ Shared by every OpenStack blueprint (configFiles.<key>.shared: db-init.py). Runs
 PyMySQL of the service's own image (Python 2 in the oldest releases): no f-strings. Everything comes
 from the environment: DB_HOST, DB_PORT, DB_ROOT_PASSWORD, DB_NAME, DB_USER, DB_PASSWORD and
 optionally DB_WAIT_SECONDS. Idempotent.
+
+When its pod has the step-flags folder (an upgrade Job that may be the service's first), it flags a
+database that holds no table yet, so the full sync the upgrade Jobs replace runs first in that pod
+(chartgen.model.NEW_DATABASE_FLAG).
 """
 import os
 import sys
@@ -22,6 +26,7 @@ except AttributeError:
 
 import pymysql
 
+NEW_DATABASE_FLAG = "/oaas/step-flags/new-database"
 env = os.environ
 deadline = time.time() + int(env.get("DB_WAIT_SECONDS", "600"))
 while True:
@@ -40,8 +45,13 @@ with connection.cursor() as cursor:
     for host in ("%", "localhost"):
         cursor.execute("GRANT ALL PRIVILEGES ON `%s`.* TO %%s@%%s IDENTIFIED BY %%s" % name,
                        (user, host, env["DB_PASSWORD"]))
+    cursor.execute("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = %s", (name,))
+    tables = cursor.fetchone()[0]
 connection.commit()
-print("database %s and user %s are ready" % (name, user))
+print("database %s and user %s are ready (%d tables)" % (name, user, tables))
+if tables == 0 and os.path.isdir(os.path.dirname(NEW_DATABASE_FLAG)):
+    open(NEW_DATABASE_FLAG, "w").close()
+    print("flagged database %s as new: its full sync runs before the upgrade Jobs" % name)
 {{- end -}}
 
 {{- /*
