@@ -252,6 +252,7 @@ def test_upgrade_along_the_chain(lifecycle: Lifecycle, hop: int) -> None:
     previous, release = lifecycle.chain[hop], lifecycle.chain[hop + 1]
     assert lifecycle.current == previous, "an earlier hop failed"
     jobs_before = {job["metadata"]["name"] for job in lifecycle.get("jobs")}
+    secrets_before = lifecycle.secret_data()
     result = lifecycle.deploy(release)
     assert "has been upgraded" in result.stdout
     assert_everything_up(lifecycle)
@@ -260,18 +261,21 @@ def test_upgrade_along_the_chain(lifecycle: Lifecycle, hop: int) -> None:
     assert_secrets_kept(lifecycle)  # passwords, fernet keys, cookie: byte-identical
     jobs_after = {job["metadata"]["name"] for job in lifecycle.get("jobs")}
     assert jobs_after and jobs_after.isdisjoint(jobs_before)  # a new image: a new Job, the old one removed
-    assert_upgrade_hooks_ran(lifecycle, release)
+    assert_upgrade_hooks_ran(lifecycle, release, secrets_before)
     lifecycle.revisions[release] = lifecycle.revisions[previous] + 1
     lifecycle.current = release
 
 
-def assert_upgrade_hooks_ran(life: Lifecycle, release: str) -> None:
+def assert_upgrade_hooks_ran(life: Lifecycle, release: str, secrets_before: dict[str, dict[str, str]]) -> None:
     """The release's record holds its declared upgrade Jobs as hooks, weighted in the declared order
     (the order Helm ran them in, one at a time), after the secrets Jobs of their services; each
-    succeeded and was deleted, none is left."""
+    succeeded and was deleted, none is left. A service's secrets Job ran as a hook exactly when its
+    Secret was missing or lacked a key before the hop (the hop made or completed it): one that holds
+    every key needs no hook, and Helm skips it (lookup)."""
     from chartgen.upgradepath import headers
 
-    declared = [f"oaas-{job.service}-upgrade-{job.name}" for job in headers(REPO)[release].jobs]
+    jobs = headers(REPO)[release].jobs
+    declared = [f"oaas-{job.service}-upgrade-{job.name}" for job in jobs]
     weights = {re.sub(r"-[0-9a-f]{8}$", "", doc["metadata"]["name"]): int(doc["metadata"]["annotations"]["helm.sh/hook-weight"])
                for doc in _documents(life.helm("get", "hooks", "oaas").stdout)
                if doc["kind"] == "Job" and "-upgrade-" in doc["metadata"]["name"] and "-upgrade-stop-" not in doc["metadata"]["name"]}
@@ -279,6 +283,8 @@ def assert_upgrade_hooks_ran(life: Lifecycle, release: str) -> None:
     assert sorted(set(weights) - set(secrets)) == sorted(declared)
     assert [weights[name] for name in declared] == sorted(weight for name, weight in weights.items() if name not in secrets)
     assert all(weight < min(weights[name] for name in declared) for weight in secrets.values())
+    completed = {name for name, data in life.secret_data().items() if set(data) - set(secrets_before.get(name, {}))}
+    assert {name.removesuffix("-upgrade-secrets") for name in secrets} == completed & {f"oaas-{job.service}" for job in jobs if job.phase == "pre"}
     left = [job for job in life.get("jobs") if "-upgrade-" in job["metadata"]["name"]]
     assert not left, "upgrade hook Jobs left behind: " + "; ".join(
         f"{job['metadata']['name']} deleting={job['metadata'].get('deletionTimestamp')} finalizers={job['metadata'].get('finalizers')} "

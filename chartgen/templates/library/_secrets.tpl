@@ -242,10 +242,12 @@ Stein), would otherwise have no Secret when its upgrade Jobs start, and they wou
 their deadline. The same script: it creates the Secret once and adds only missing keys, so for a
 service already installed it sends nothing. Its own ServiceAccount, Role, RoleBinding and copy of
 the overrides (the plain ones may not exist yet); Helm deletes them all once the hooks succeeded.
+Rendered only when there is work for it (see oaas-lib.secrets.upgradeHookNeeded).
 Usage: {{ include "oaas-lib.secrets.upgradeHook" (dict "context" $ "service" "keystone" "keys" "dbPassword:alphanumeric:32") }}
 Params: as oaas-lib.secrets.job
 */ -}}
 {{- define "oaas-lib.secrets.upgradeHook" -}}
+{{- if include "oaas-lib.secrets.upgradeHookNeeded" . }}
 {{- $hook := merge (dict "hook" true) . -}}
 {{- with include "oaas-lib.secrets.overrides" $hook }}
 {{- . }}
@@ -258,4 +260,21 @@ Params: as oaas-lib.secrets.job
 {{ include "oaas-lib.secrets.roleBinding" $hook }}
 ---
 {{ include "oaas-lib.secrets.job" $hook }}
+{{- end }}
+{{- end -}}
+
+{{- /*
+oaas-lib.secrets.upgradeHookNeeded: "true" unless the service's Secret already holds every key and
+no override is set: then the hook would send nothing, and its pod would only slow the upgrade.
+Only a shortcut: where lookup finds nothing (helm template, Argo CD) the hook is always rendered,
+so the rendered bytes stay the same and a first sync still gets its Secret first.
+Params: context (root context, required); service (string, required); keys (as oaas-lib.secrets.job)
+*/ -}}
+{{- define "oaas-lib.secrets.upgradeHookNeeded" -}}
+{{- $found := lookup "v1" "Secret" .context.Release.Namespace (include "oaas-lib.names.secret" .) -}}
+{{- $needed := or (not $found) (include "oaas-lib.secrets.overrideData" .context) -}}
+{{- range $entry := splitList " " .keys -}}
+{{- if not (hasKey ($found.data | default dict) (first (splitList ":" $entry))) }}{{ $needed = true }}{{ end -}}
+{{- end -}}
+{{- if $needed }}true{{ end -}}
 {{- end -}}
