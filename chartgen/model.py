@@ -410,6 +410,11 @@ class Workload:
         return self.service_type in ("ClusterIP", "NodePort") and any(port.node_port for port in self.ports)
 
     @property
+    def has_step_flags(self) -> bool:
+        """A step of its pod runs only on a flag an earlier step leaves: the pod mounts STEP_FLAGS_DIR."""
+        return any(step.if_new_database for step in self.steps)
+
+    @property
     def template(self) -> str:
         """The archetype template that emits this workload."""
         return f"archetypes/{self.kind.lower()}.yaml.j2"

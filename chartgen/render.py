@@ -65,7 +65,7 @@ def volume_mounts(w: Workload) -> list[Mount]:
         mounts.append(Mount("data", w.persistence.mount_path))
     if w.peer_claim:
         mounts.append(Mount("member-data", w.peer_claim.mount_path, None, w.peer_claim.read_only))
-    if any(step.if_new_database for step in w.steps):
+    if w.has_step_flags:
         mounts.append(Mount("step-flags", STEP_FLAGS_DIR))
     mounts += [Mount(f"writable-{index}", path) for index, path in enumerate(w.security.writable_paths)]
     mounts += [Mount(f"host-{kebab(key)}", mount_path, None, read_only) for key, _, mount_path, read_only, _ in w.security.host_paths]
@@ -88,7 +88,7 @@ def volumes(s: Service, w: Workload) -> list[Volume]:
         member = f'(include "{s.name}.fullname" (dict "context" $ "component" {go_string(w.peer_claim.component)}))'
         found.append(Volume("member-data", f'persistentVolumeClaim:\n  claimName: {{{{ printf "data-%s-%d" {member} (int $values.member) }}}}'
                             + ("\n  readOnly: true" if w.peer_claim.read_only else "")))
-    if any(step.if_new_database for step in w.steps):
+    if w.has_step_flags:
         found.append(Volume("step-flags", "emptyDir:\n  medium: Memory\n  sizeLimit: 1Mi"))
     scratch = f"emptyDir:\n  sizeLimit: {w.security.scratch_size_limit}"
     found += [Volume(f"writable-{index}", scratch) for index, _ in enumerate(w.security.writable_paths)]
