@@ -42,12 +42,13 @@ include tools/e2e.mk
 
 # Unit, bad-input, determinism and rendering tests (need the tools) and the end-to-end ones on
 # kwok nodes, on TEST_WORKERS pytest-xdist workers (a file's tests on one worker: the kwok upgrade
-# chains of test_helm_lifecycle.py share their control plane and run in order); then the real pods,
-# alone on the machine (a real node, the stand-in images: root, see make e2e-real).
+# chains of test_helm_lifecycle.py share their control plane and run in order), at a lower priority
+# beside the real pods (a real node, the stand-in images: root, see make e2e-real), which mostly
+# wait; TEST_CONCURRENT=0 runs the two stages one after the other (tools/run-tests.sh).
 TEST_WORKERS ?= 2
+TEST_CONCURRENT ?= 1
 test: setup tools control-plane node images
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
-	CHARTGEN_REALPODS_SCOPE=$(REALPODS_SCOPE) $(BIN)/python -m pytest -m realpods tests/realpods -v
+	TEST_WORKERS=$(TEST_WORKERS) TEST_CONCURRENT=$(TEST_CONCURRENT) REALPODS_SCOPE=$(REALPODS_SCOPE) bash tools/run-tests.sh
 
 unit: setup
 	$(BIN)/python -m pytest -m "not tools and not e2e"
