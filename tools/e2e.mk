@@ -17,8 +17,9 @@ IMAGES_RELEASE ?= 2025.1
 # IMAGES_RELEASE's.
 UPGRADE_IMAGES_RELEASES ?= 2025.2 2026.1
 UPGRADE_IMAGES ?= keystone glance-api
-# identity: galera, rabbitmq, memcached, keystone on real pods; full: every stand-in image.
-REALPODS_SCOPE ?= identity
+# What test_openstack.py installs: full (make test), every stand-in image; identity, galera,
+# rabbitmq, memcached and keystone, then glance enabled by an upgrade (a quicker run).
+REALPODS_SCOPE ?= full
 
 control-plane:
 	bash tools/build-control-plane.sh

@@ -36,8 +36,9 @@ PREPARE = (
 REALPODS_REPORT: list[str] = []
 # The OpenStack release the stand-in images are built for.
 RELEASE = "2025.1"
-# identity (make test): galera, rabbitmq, memcached and keystone; full: every stand-in image.
-SCOPE = os.environ.get("CHARTGEN_REALPODS_SCOPE", "identity")
+# full (make test): every stand-in image; identity: galera, rabbitmq, memcached and keystone, then
+# glance enabled by an upgrade.
+SCOPE = os.environ.get("CHARTGEN_REALPODS_SCOPE", "full")
 OVERLAYS = ("examples/site-small.yaml", "examples/site-single-node.yaml", "tests/realpods/standins-2025.1.yaml") + (
     ("tests/realpods/scope-identity.yaml",) if SCOPE == "identity" else ())
 

@@ -70,12 +70,12 @@ class OpenStack:
         events = self.kubectl("get", "events", "--sort-by=.lastTimestamp", check=False).stdout.splitlines()[-15:]
         return "\n".join(lines + ["events:"] + events)
 
-    def install(self, major: int) -> None:
-        """`helm install --wait --wait-for-jobs` of the chart; every pod Ready by its probe, every Job
-        complete, the toolbox started and an admin token issued."""
+    def install(self, major: int, *values: str) -> None:
+        """`helm install --wait --wait-for-jobs` of the chart (with `values`: more --set flags); every
+        pod Ready by its probe, every Job complete, the toolbox started and an admin token issued."""
         began = time.monotonic()
         run_step(self, f"helm {major} install --wait --wait-for-jobs", lambda: self.helm(
-            major, "install", "oaas", str(self.chart), "-f", CLIENT_VALUES, "--wait", "--wait-for-jobs",
+            major, "install", "oaas", str(self.chart), "-f", CLIENT_VALUES, *values, "--wait", "--wait-for-jobs",
             "--timeout", INSTALL_TIMEOUT))
         # Helm's wait counts a Deployment ready at replicas - maxUnavailable: with one replica and
         # required anti-affinity (maxUnavailable 1, no surge) that is zero pods, so wait for the probes.

@@ -66,7 +66,8 @@ Shared by every OpenStack blueprint (configFiles.<key>.shared: ks-register.py). 
 Python and keystoneauth1 of the service's own image (Python 2 in the oldest releases): no f-strings.
 Environment: OS_AUTH_URL, OS_USERNAME, OS_PASSWORD, OS_PROJECT_NAME (admin credentials);
 SERVICE_NAME, SERVICE_TYPE, SERVICE_USER, SERVICE_PASSWORD; optional SERVICE_ROLES (default "admin"),
-REGION (default RegionOne), ENDPOINT_PUBLIC, ENDPOINT_INTERNAL, ENDPOINT_ADMIN, KS_WAIT_SECONDS.
+REGION (default RegionOne), ENDPOINT_PUBLIC, ENDPOINT_INTERNAL, ENDPOINT_ADMIN, KS_WAIT_SECONDS (the
+wait for keystone, 600), KS_REQUEST_SECONDS (the bound of one request, 15).
 """
 import os
 import sys
@@ -88,13 +89,18 @@ env = os.environ
 def connect():
     auth = v3.Password(auth_url=env["OS_AUTH_URL"], username=env["OS_USERNAME"], password=env["OS_PASSWORD"],
                        project_name=env.get("OS_PROJECT_NAME", "admin"), user_domain_id="default", project_domain_id="default")
-    sess = session.Session(auth=auth)
+    # Every request has a bound: without one, a request to a keystone pod that goes away in a roll,
+    # or one queued behind WSGI workers still loading, waits for the kernel (minutes), and the
+    # step then fails and waits out the kubelet's back-off as well.
+    sess = session.Session(auth=auth, timeout=int(env.get("KS_REQUEST_SECONDS", "15")))
     deadline = time.time() + int(env.get("KS_WAIT_SECONDS", "600"))
     while True:
         try:
             sess.get_token()
             return sess
-        except (exceptions.ConnectFailure, exceptions.Unauthorized, exceptions.ServiceUnavailable) as error:
+        # Any failure while keystone comes up: refused, timed out, 401 until its bootstrap has made
+        # the admin, 5xx while it starts. A lasting one (a wrong address) ends at the deadline.
+        except exceptions.ClientException as error:
             if time.time() > deadline:
                 sys.exit("gave up waiting for keystone at %s: %s" % (env["OS_AUTH_URL"], error))
             print("waiting for keystone at %s: %s" % (env["OS_AUTH_URL"], error))
