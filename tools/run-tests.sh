@@ -33,20 +33,25 @@ if [ "$CONCURRENT" = 0 ]; then
     real_pod_tests; real_rc=$?; real_s=$(( $(date +%s) - began - static_s ))
 else
     log=$(mktemp -t chartgen-static-tests.XXXXXX)
-    # A session of its own, so that an interrupt reaches every xdist worker and control plane: SIGINT
-    # lets pytest run its finalizers (they stop the control planes and remove their folders).
-    # (bash runs it without job control, so setsid does not fork: $! is the session's leader.)
-    setsid nice -n "$NICENESS" "${STATIC_TESTS[@]}" >"$log" 2>&1 &
+    # A process group of its own (job control on while it starts), so that an interrupt reaches
+    # every xdist worker and control plane; without job control bash would start it with SIGINT
+    # ignored. SIGINT lets pytest run its finalizers (they stop the control planes and remove their
+    # folders). The stage notes its own duration (it may end long before the real pods do).
+    set -m
+    nice -n "$NICENESS" bash -c 'began=$(date +%s); "${@:2}"; rc=$?; echo $(( $(date +%s) - began )) >"$1.seconds"; exit $rc' \
+        static "$log" "${STATIC_TESTS[@]}" >"$log" 2>&1 &
     static_pid=$!
-    trap 'kill -INT -- -"$static_pid" 2>/dev/null; wait "$static_pid"; rm -f "$log"; exit 130' INT TERM
+    set +m
+    trap 'kill -INT -- -"$static_pid" 2>/dev/null; wait "$static_pid"; rm -f "$log" "$log.seconds"; exit 130' INT TERM
     echo "make test: the static and kwok tests run beside the real pods (nice $NICENESS, log $log)"
     real_pod_tests; real_rc=$?; real_s=$(( $(date +%s) - began ))
     echo "make test: real pods done after ${real_s}s; waiting for the static and kwok tests"
-    wait "$static_pid"; static_rc=$?; static_s=$(( $(date +%s) - began ))
+    wait "$static_pid"; static_rc=$?
+    static_s=$(cat "$log.seconds" 2>/dev/null || echo "?")
     trap - INT TERM
     echo "================ the static and kwok tests (run beside the real pods) ================"
     cat "$log"
-    rm -f "$log"
+    rm -f "$log" "$log.seconds"
 fi
 
 verdict "the static and kwok tests" "$static_rc" "$static_s"
