@@ -341,7 +341,9 @@ class _LayerMerge:
                 target = cursor.item(positions[name], source_index)
                 current[positions[name]] = self.merge_maps(self.merger, target, current[positions[name]], item)
             else:
-                current.append(self.fresh(item_cursor, item))
+                added = self.fresh(item_cursor, item)
+                if isinstance(added, dict):  # not when the item was refused (its problem is reported)
+                    current.append(added)
         self.history.add(cursor.merged, Setting(self.origin(cursor.source), "merge", _summary(current)))
         return current
 

@@ -35,6 +35,14 @@ def test_directives() -> None:
     assert tree == {"keep": 1, "m": {"y": 2}, "l": [1, 2, 3], "items": [{"name": "b", "v": 20}, {"name": "c", "v": 3}]}
 
 
+def test_a_refused_new_item_of_a_keyed_merge_is_left_out_and_the_merge_goes_on() -> None:
+    # A $delete that is not `true` beside a key: refused (CG301), and the next item with the same
+    # name is still matched against a list of items only (hypothesis found it crashing the merge).
+    tree, _, problems = layered(("top", {"items": {"$mergeBy": "name", "$items": [{"name": "a", "$delete": False}, {"name": "a", "v": 1}]}}))
+    assert [(p.code, p.file, p.line) for p in problems] == [("CG301", "top.yaml", 4)]
+    assert tree == {"items": [{"name": "a", "v": 1}]}
+
+
 def test_provenance_lists_every_setting_in_order() -> None:
     _, history, _ = layered(("blueprint", {"port": 35357}), ("release", {"port": 5000}), ("site", {"port": 5001}))
     settings_ = history[("x", "port")]
